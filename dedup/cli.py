@@ -1,0 +1,300 @@
+"""The ``dedup`` command line: thin wrappers over the library, JSONL in and out, ``-`` for stdin.
+
+Heavy modules (numba kernels, the embedding stack) are imported inside the commands, so ``--help``
+answers at once and stage 1 never loads torch.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dedup.config import NearDupConfig
+from dedup.records import FieldMap
+
+app = typer.Typer(
+    name="dedup",
+    help="Find wire copies across news outlets and group articles into stories.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class OnError(StrEnum):
+    fail = "fail"
+    skip = "skip"
+
+
+class Canonical(StrEnum):
+    earliest = "earliest"
+    longest = "longest"
+
+
+# -- shared options ------------------------------------------------------------------------------
+
+InputArg = Annotated[
+    str, typer.Argument(help="JSONL input: a path, a .gz path, or - for stdin.", metavar="INPUT")
+]
+OutputOpt = Annotated[str | None, typer.Option("-o", "--output", help="JSONL output path (default: stdout).")]
+IdField = Annotated[
+    str, typer.Option("--id-field", help="Field holding the article id.", rich_help_panel="Fields")
+]
+TitleField = Annotated[
+    str, typer.Option("--title-field", help="Field holding the headline.", rich_help_panel="Fields")
+]
+TextField = Annotated[
+    str, typer.Option("--text-field", help="Field holding the body text.", rich_help_panel="Fields")
+]
+OutletField = Annotated[
+    str, typer.Option("--outlet-field", help="Field holding the outlet name.", rich_help_panel="Fields")
+]
+DateField = Annotated[
+    str,
+    typer.Option(
+        "--date-field",
+        help="Field holding the publication time (ISO-8601 or epoch).",
+        rich_help_panel="Fields",
+    ),
+]
+OnErrorOpt = Annotated[
+    OnError,
+    typer.Option(
+        "--on-error", help="Bad input line: stop with file:line: reason, or skip it into --rejects."
+    ),
+]
+RejectsOpt = Annotated[
+    Path | None, typer.Option("--rejects", help="Write skipped lines here as JSONL: line, reason, raw.")
+]
+QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="No summary, no progress bar.")]
+
+_D = NearDupConfig()
+_STAGE1 = "Near-duplicates"
+ThresholdOpt = Annotated[
+    float,
+    typer.Option(
+        "--threshold", help="Jaccard similarity at which two articles are copies.", rich_help_panel=_STAGE1
+    ),
+]
+ContainmentOpt = Annotated[
+    float,
+    typer.Option(
+        "--containment",
+        help="Share of the smaller article inside the larger that makes a copy.",
+        rich_help_panel=_STAGE1,
+    ),
+]
+MinOverlapOpt = Annotated[
+    int,
+    typer.Option("--min-overlap", help="Shingles shared before containment counts.", rich_help_panel=_STAGE1),
+]
+ShingleOpt = Annotated[
+    int, typer.Option("--shingle-size", help="Words per shingle.", rich_help_panel=_STAGE1)
+]
+NumPermOpt = Annotated[int, typer.Option("--num-perm", help="MinHash permutations.", rich_help_panel=_STAGE1)]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", help="MinHash seed (as datasketch's).", rich_help_panel=_STAGE1)
+]
+LeadOpt = Annotated[
+    int,
+    typer.Option(
+        "--lead-shingles", help="Shingles in the lead used to find briefs.", rich_help_panel=_STAGE1
+    ),
+]
+MinTokensOpt = Annotated[
+    int, typer.Option("--min-tokens", help="Shorter articles stay singletons.", rich_help_panel=_STAGE1)
+]
+BoilerplateOpt = Annotated[
+    int,
+    typer.Option(
+        "--boilerplate-min-articles",
+        help="Learn an outlet's line as boilerplate once it recurs under this many headlines (0: off).",
+        rich_help_panel=_STAGE1,
+    ),
+]
+CanonicalOpt = Annotated[
+    Canonical, typer.Option("--canonical", help="Which copy represents its group.", rich_help_panel=_STAGE1)
+]
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """Find wire copies across news outlets and group articles into stories.
+
+    Start with: dedup near-dups fixtures/articles.jsonl -o marked.jsonl
+    """
+    if version:
+        from dedup import __version__
+
+        typer.echo(f"dedup {__version__}")
+        raise typer.Exit()
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"dedup: {message}", err=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _progress(quiet: bool, description: str):
+    """A transient progress display on stderr when it is a terminal; a no-op otherwise."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda phase, done, total=None: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, detail="")
+
+        def update(phase: str, done: int, total: int | None = None) -> None:
+            bar.update(task, description=phase, detail=f"{done:,} articles")
+
+        yield update
+
+
+@contextmanager
+def _input_path(source: str):
+    """The input as a path that can be read twice (stdin is spooled to a temporary file)."""
+    if source != "-":
+        path = Path(source)
+        if not path.exists():
+            raise _fail(f"{source}: no such file")
+        yield path
+        return
+    from dedup.io import spool_stdin
+
+    path = spool_stdin()
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _near_dup_config(**values) -> NearDupConfig:
+    try:
+        return NearDupConfig(**values)
+    except ValueError as err:
+        raise _fail(str(err), 2) from None
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+@app.command("near-dups")
+def near_dups(
+    input: InputArg,
+    output: OutputOpt = None,
+    id_field: IdField = "id",
+    title_field: TitleField = "title",
+    text_field: TextField = "text",
+    outlet_field: OutletField = "outlet",
+    date_field: DateField = "published_at",
+    threshold: ThresholdOpt = _D.threshold,
+    containment: ContainmentOpt = _D.containment,
+    min_overlap: MinOverlapOpt = _D.min_overlap,
+    shingle_size: ShingleOpt = _D.shingle_size,
+    num_perm: NumPermOpt = _D.num_perm,
+    seed: SeedOpt = _D.seed,
+    lead_shingles: LeadOpt = _D.lead_shingles,
+    min_tokens: MinTokensOpt = _D.min_tokens,
+    boilerplate_min_articles: BoilerplateOpt = _D.boilerplate_min_articles,
+    canonical: CanonicalOpt = Canonical.earliest,
+    on_error: OnErrorOpt = OnError.fail,
+    rejects: RejectsOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Mark the near-duplicate copies in a JSONL dump of articles (stage 1).
+
+    Every record comes back, in input order and with all its fields, plus dup_group (the id of its
+    group's canonical article) and is_canonical.
+
+    Example:  dedup near-dups fixtures/articles.jsonl -o marked.jsonl
+    """
+    config = _near_dup_config(
+        threshold=threshold,
+        containment=containment,
+        min_overlap=min_overlap,
+        shingle_size=shingle_size,
+        num_perm=num_perm,
+        seed=seed,
+        lead_shingles=lead_shingles,
+        min_tokens=min_tokens,
+        boilerplate_min_articles=boilerplate_min_articles,
+        canonical=canonical.value,
+    )
+    fields = FieldMap(id_field, title_field, text_field, outlet_field, date_field)
+    started = time.perf_counter()
+
+    from dedup.io import RejectWriter
+    from dedup.neardup import DupFinder
+    from dedup.runner import InputError, scan_articles, write_annotated
+
+    reject_writer = RejectWriter(rejects)
+    ok = False
+    try:
+        with _input_path(input) as path, _progress(quiet, "reading") as progress:
+            finder = DupFinder(config, progress)
+            scan = scan_articles(
+                path,
+                finder.add,
+                fields=fields,
+                on_error=on_error.value,
+                rejects=reject_writer,
+                display_name=input if input != "-" else "<stdin>",
+            )
+            result = finder.finish()
+            progress("writing", len(result), len(result))
+            ids, canonical_of = result.ids, result.canonical.tolist()
+
+            def annotate(i: int, record: dict) -> None:
+                c = canonical_of[i]
+                record["dup_group"] = ids[c]
+                record["is_canonical"] = c == i
+
+            written = write_annotated(scan, output, annotate)
+        ok = True
+    except InputError as err:
+        raise _fail(f"{err} (use --on-error skip --rejects FILE to skip such lines)") from None
+    except FileNotFoundError as err:
+        raise _fail(str(err)) from None
+    finally:
+        reject_writer.close(ok)
+    if written + reject_writer.count != scan.lines:  # every line is accounted for, always
+        raise _fail(
+            f"internal error: {scan.lines} lines but {written} written + {reject_writer.count} rejected", 3
+        )
+    if not quiet:
+        s = result.stats
+        rejected = f", {reject_writer.count:,} rejected" if reject_writer.count else ""
+        typer.echo(
+            f"dedup: {s.articles:,} articles -> {s.groups:,} dup groups, {s.duplicates:,} duplicates removed"
+            f"{rejected} ({time.perf_counter() - started:.1f} s)",
+            err=True,
+        )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

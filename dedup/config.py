@@ -1,0 +1,63 @@
+"""One frozen dataclass of settings per stage; defaults are the recommended setting.
+
+CLI flags map one to one onto these fields (``--threshold`` -> ``NearDupConfig.threshold``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Literal
+
+__all__ = ["NearDupConfig"]
+
+
+@dataclass(frozen=True)
+class NearDupConfig:
+    """Stage 1: which articles are copies of the same text."""
+
+    threshold: float = 0.5
+    """Jaccard similarity of shingle sets at which two articles are copies; also sets the LSH bands."""
+    containment: float = 0.8
+    """Share of the smaller article found in the larger that makes it a copy (briefs, wrapped copies)."""
+    min_overlap: int = 15
+    """Shingles two articles must share before containment counts."""
+    shingle_size: int = 5
+    """Words per shingle."""
+    num_perm: int = 128
+    """MinHash permutations (signature length)."""
+    seed: int = 1
+    """Seed of the MinHash permutations (datasketch's ``seed``)."""
+    lead_shingles: int = 40
+    """Shingles at the start of the body that make up the lead, used to find briefs and trims."""
+    lead_perm: int = 32
+    """MinHash permutations of the lead signature."""
+    lead_threshold: float = 0.5
+    """Jaccard similarity of leads that makes two articles a candidate pair."""
+    min_tokens: int = 8
+    """Articles with fewer words (headline + cleaned body) are kept as singletons."""
+    boilerplate_min_articles: int = 3
+    """A line an outlet repeats under this many different headlines is its boilerplate (0: off)."""
+    canonical: Literal["earliest", "longest"] = "earliest"
+    """Which copy represents a group: the earliest published, or the longest text."""
+    batch_size: int = 4096
+    """Articles tokenised per compiled call."""
+
+    def __post_init__(self) -> None:
+        for name in ("threshold", "containment", "lead_threshold"):
+            value = getattr(self, name)
+            if not 0.0 < value < 1.0 and not (name == "containment" and value == 1.0):
+                raise ValueError(f"{name} must be between 0 and 1, got {value}")
+        for name in ("shingle_size", "num_perm", "lead_perm", "lead_shingles", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.num_perm < 2 or self.lead_perm < 2:
+            raise ValueError("num_perm and lead_perm must be at least 2")
+        if self.canonical not in ("earliest", "longest"):
+            raise ValueError(f"canonical must be 'earliest' or 'longest', got {self.canonical!r}")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]

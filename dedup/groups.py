@@ -1,0 +1,223 @@
+"""Verified candidate pairs become dup groups; each group gets one canonical article.
+
+Verification is exact: the shared shingles of two articles are counted by merging their sorted
+shingle sets. Two scores follow from the count:
+
+* Jaccard ``|A∩B| / |A∪B|`` — a copy with edits, a new headline or a trimmed tail;
+* containment ``|A∩B| / min(|A|, |B|)`` — a brief (the first paragraphs) or a copy wrapped in heavy
+  boilerplate, whose Jaccard with the full story is low although nearly all of it is the story.
+
+A Jaccard match joins two articles outright. A containment match is weaker evidence that it is the
+*same* article, and it is where one article could chain unrelated ones (a roundup that carries the
+briefs of five stories). So each contained article attaches only to its single best container, and
+a container whose attached articles are unrelated to each other is a *digest*: nothing attaches to
+it, and its briefs go to their next best container instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["verify_pairs", "PairScores", "union_find", "link_articles", "choose_canonical"]
+
+
+@njit(cache=True, parallel=True)
+def _intersections(shingles, offsets, left, right, out):
+    for p in prange(len(left)):
+        i = offsets[left[p]]
+        ie = offsets[left[p] + 1]
+        j = offsets[right[p]]
+        je = offsets[right[p] + 1]
+        c = 0
+        while i < ie and j < je:
+            a = shingles[i]
+            b = shingles[j]
+            if a == b:
+                c += 1
+                i += 1
+                j += 1
+            elif a < b:
+                i += 1
+            else:
+                j += 1
+        out[p] = c
+
+
+@dataclass(slots=True)
+class PairScores:
+    """Exact overlap of candidate pairs ``(left[k], right[k])``."""
+
+    left: np.ndarray
+    right: np.ndarray
+    shared: np.ndarray  # int64 shared shingles
+    jaccard: np.ndarray
+    containment: np.ndarray
+
+
+def verify_pairs(
+    shingles: np.ndarray, offsets: np.ndarray, left: np.ndarray, right: np.ndarray
+) -> PairScores:
+    """Exact Jaccard and containment of each candidate pair from the sorted CSR shingle sets."""
+    shared = np.empty(len(left), dtype=np.int64)
+    if len(left):
+        _intersections(shingles, offsets, left, right, shared)
+    sizes = np.diff(offsets)
+    size_l = sizes[left]
+    size_r = sizes[right]
+    union = size_l + size_r - shared
+    jaccard = np.divide(shared, union, out=np.zeros(len(left)), where=union > 0)
+    smaller = np.minimum(size_l, size_r)
+    containment = np.divide(shared, smaller, out=np.zeros(len(left)), where=smaller > 0)
+    return PairScores(left, right, shared, jaccard, containment)
+
+
+@njit(cache=True)
+def _find(parent, x):
+    root = x
+    while parent[root] != root:
+        root = parent[root]
+    while parent[x] != root:  # path compression
+        nxt = parent[x]
+        parent[x] = root
+        x = nxt
+    return root
+
+
+@njit(cache=True)
+def _union_all(parent, left, right):
+    for k in range(len(left)):
+        a = _find(parent, left[k])
+        b = _find(parent, right[k])
+        if a != b:
+            if a < b:
+                parent[b] = a
+            else:
+                parent[a] = b
+    for x in range(len(parent)):
+        parent[x] = _find(parent, x)
+
+
+def union_find(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Connected components: for each of ``n`` nodes, the smallest node index of its component."""
+    parent = np.arange(n, dtype=np.int64)
+    if len(left):
+        _union_all(parent, np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64))
+    return parent
+
+
+def _best_parents(
+    child: np.ndarray, parent: np.ndarray, containment: np.ndarray, jaccard: np.ndarray, tiebreak: np.ndarray
+) -> np.ndarray:
+    """Indices (into the edge arrays) of each child's best container: most contained, then most similar."""
+    if len(child) == 0:
+        return np.empty(0, dtype=np.int64)
+    order = np.lexsort((tiebreak[parent], -jaccard, -containment, child))
+    first = np.ones(len(order), dtype=np.bool_)
+    first[1:] = child[order[1:]] != child[order[:-1]]
+    return order[first]
+
+
+def _digests(
+    child: np.ndarray, parent: np.ndarray, strong_label: np.ndarray, left: np.ndarray, right: np.ndarray
+) -> np.ndarray:
+    """Containers whose attached articles fall apart into unrelated groups once the container is removed.
+
+    ``child``/``parent`` are the chosen attachments, ``strong_label`` the Jaccard groups, and
+    ``left``/``right`` every verified link (Jaccard or containment) among all articles.
+    """
+    child_comp = strong_label[child]
+    pc = np.unique(np.stack([parent, child_comp]), axis=1)
+    parents, counts = np.unique(pc[0], return_counts=True)
+    suspects = parents[counts >= 2]  # receives articles from two or more Jaccard groups
+    if len(suspects) == 0:
+        return np.empty(0, dtype=np.int64)
+    # members of every Jaccard group attached to a suspect, as CSR by group
+    comps_of_suspect = [pc[1][pc[0] == p] for p in suspects]
+    involved = np.unique(np.concatenate(comps_of_suspect))
+    docs = np.flatnonzero(np.isin(strong_label, involved))
+    docs = docs[np.argsort(strong_label[docs], kind="stable")]
+    starts = np.searchsorted(strong_label[docs], involved)
+    ends = np.searchsorted(strong_label[docs], involved, side="right")
+    edge_mask = np.isin(left, docs) & np.isin(right, docs)
+    sub_left, sub_right = left[edge_mask], right[edge_mask]
+    digests = []
+    for p, comps in zip(suspects, comps_of_suspect, strict=True):
+        k = np.searchsorted(involved, comps)
+        members = np.concatenate([docs[s:e] for s, e in zip(starts[k], ends[k], strict=True)])
+        members = members[members != p]
+        local = np.isin(sub_left, members) & np.isin(sub_right, members)
+        # components among the attached articles, linked by any verified overlap not through p
+        uniq, inverse = np.unique(
+            np.concatenate([members, sub_left[local], sub_right[local]]), return_inverse=True
+        )
+        m = len(members)
+        e = int(local.sum())
+        labels = union_find(len(uniq), inverse[m : m + e], inverse[m + e :])
+        if len(np.unique(labels[inverse[:m]])) >= 2:
+            digests.append(p)
+    return np.asarray(digests, dtype=np.int64)
+
+
+def link_articles(
+    n: int,
+    scores: PairScores,
+    sizes: np.ndarray,
+    tiebreak: np.ndarray,
+    *,
+    jaccard_threshold: float,
+    containment_threshold: float,
+    min_overlap: int,
+) -> np.ndarray:
+    """Dup-group labels (smallest member index) from verified pairs, guarding against digests."""
+    strong = scores.jaccard >= jaccard_threshold
+    contained = ~strong & (scores.containment >= containment_threshold) & (scores.shared >= min_overlap)
+    strong_label = union_find(n, scores.left[strong], scores.right[strong])
+    if not contained.any():
+        return strong_label
+    left, right = scores.left[contained], scores.right[contained]
+    size_l, size_r = sizes[left], sizes[right]
+    left_is_child = (size_l < size_r) | ((size_l == size_r) & (tiebreak[left] > tiebreak[right]))
+    child = np.where(left_is_child, left, right)
+    parent = np.where(left_is_child, right, left)
+    cont, jac = scores.containment[contained], scores.jaccard[contained]
+    # links inside one Jaccard group need no choosing
+    across = strong_label[child] != strong_label[parent]
+    child, parent, cont, jac = child[across], parent[across], cont[across], jac[across]
+    linked = strong | contained
+    best = _best_parents(child, parent, cont, jac, tiebreak)
+    digests = _digests(child[best], parent[best], strong_label, scores.left[linked], scores.right[linked])
+    if len(digests):
+        keep = ~np.isin(parent, digests)
+        child, parent, cont, jac = child[keep], parent[keep], cont[keep], jac[keep]
+        best = _best_parents(child, parent, cont, jac, tiebreak)
+    return union_find(
+        n,
+        np.concatenate([scores.left[strong], child[best]]),
+        np.concatenate([scores.right[strong], parent[best]]),
+    )
+
+
+def choose_canonical(
+    labels: np.ndarray, dates: np.ndarray, lengths: np.ndarray, id_rank: np.ndarray, rule: str = "earliest"
+) -> np.ndarray:
+    """For each article, the index of its group's canonical article.
+
+    ``earliest``: earliest date (undated last), then longest text, then smallest id.
+    ``longest``: longest text, then earliest date, then smallest id.
+    """
+    date_key = np.where(np.isnan(dates), np.inf, dates)
+    if rule == "earliest":
+        order = np.lexsort((id_rank, -lengths, date_key, labels))
+    elif rule == "longest":
+        order = np.lexsort((id_rank, date_key, -lengths, labels))
+    else:
+        raise ValueError(f"canonical rule must be 'earliest' or 'longest', got {rule!r}")
+    sorted_labels = labels[order]
+    first = np.ones(len(order), dtype=np.bool_)
+    first[1:] = sorted_labels[1:] != sorted_labels[:-1]
+    winner_of_label = np.empty(len(labels), dtype=np.int64)
+    winner_of_label[sorted_labels[first]] = order[first]
+    return winner_of_label[labels]

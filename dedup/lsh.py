@@ -1,0 +1,166 @@
+"""LSH banding over MinHash signatures: band parameters from a threshold, then candidate pairs.
+
+The band/row split is chosen the way ``datasketch.MinHashLSH`` chooses it: the ``(b, r)`` with
+``b * r <= num_perm`` that minimises the weighted false-positive and false-negative areas under the
+S-curve ``1 - (1 - s**r)**b`` around the Jaccard threshold. It is exposed (:func:`lsh_params`) so
+users can see what their threshold buys.
+
+Candidates are found in batch, without a hash table of Python objects: each band's rows hash to one
+64-bit key per article, the keys are sorted, and runs of equal keys are buckets. A bucket yields all
+its pairs while small; a huge bucket (thousands of exact copies, say) yields a star around its first
+member plus a chain, which keeps the pair count linear while union-find still joins them all.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["lsh_params", "band_keys", "candidate_pairs", "collision_probability"]
+
+
+def collision_probability(similarity: np.ndarray | float, bands: int, rows: int) -> np.ndarray:
+    """Probability that two sets of this Jaccard similarity share at least one band."""
+    s = np.asarray(similarity, dtype=np.float64)
+    return 1.0 - (1.0 - s**rows) ** bands
+
+
+@lru_cache(maxsize=64)
+def lsh_params(
+    threshold: float, num_perm: int, false_positive_weight: float = 0.5, false_negative_weight: float = 0.5
+) -> tuple[int, int]:
+    """``(bands, rows)`` minimising the weighted error areas for a Jaccard threshold (as datasketch)."""
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be between 0 and 1 (exclusive), got {threshold}")
+    if num_perm < 2:
+        raise ValueError(f"num_perm must be at least 2, got {num_perm}")
+    grid = 4097  # Simpson's rule on each side of the threshold; the integrands are smooth
+    lo = np.linspace(0.0, threshold, grid)
+    hi = np.linspace(threshold, 1.0, grid)
+    best, best_err = (1, 1), np.inf
+    for r in range(1, num_perm + 1):
+        n_b = num_perm // r
+        # (1 - s**r) ** b for b = 1..n_b as running products: cheaper than n_b powers
+        miss_lo = np.cumprod(np.broadcast_to(1.0 - lo**r, (n_b, grid)), axis=0)
+        miss_hi = np.cumprod(np.broadcast_to(1.0 - hi**r, (n_b, grid)), axis=0)
+        fp = _simpson(1.0 - miss_lo, threshold / (grid - 1))
+        fn = _simpson(miss_hi, (1.0 - threshold) / (grid - 1))
+        err = fp * false_positive_weight + fn * false_negative_weight
+        i = int(np.argmin(err))
+        if err[i] < best_err - 1e-12 or (abs(err[i] - best_err) <= 1e-12 and i + 1 < best[0]):
+            best, best_err = (i + 1, r), float(err[i])
+    return best
+
+
+def _simpson(y: np.ndarray, h: float) -> np.ndarray:
+    """Simpson's rule along the last axis."""
+    return h / 3.0 * (y[..., 0] + y[..., -1] + 4.0 * y[..., 1:-1:2].sum(-1) + 2.0 * y[..., 2:-1:2].sum(-1))
+
+
+@njit(cache=True, parallel=True)
+def _band_keys(sig, bands, rows, out):
+    n = sig.shape[0]
+    for d in prange(n):
+        for band in range(bands):
+            h = np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(band)
+            for j in range(band * rows, band * rows + rows):
+                h = (h ^ np.uint64(sig[d, j])) * np.uint64(0x100000001B3)
+                h ^= h >> np.uint64(29)
+            out[band, d] = h
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One uint64 key per band and article, shape ``(bands, n_docs)``."""
+    if bands * rows > signatures.shape[1]:
+        raise ValueError(f"{bands} bands x {rows} rows need {bands * rows} permutations")
+    out = np.empty((bands, signatures.shape[0]), dtype=np.uint64)
+    if signatures.shape[0]:
+        _band_keys(np.ascontiguousarray(signatures), bands, rows, out)
+    return out
+
+
+@njit(cache=True)
+def _count_pairs(sorted_keys, max_bucket):
+    n = len(sorted_keys)
+    total = 0
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and sorted_keys[j] == sorted_keys[i]:
+            j += 1
+        s = j - i
+        if s > 1:
+            total += s * (s - 1) // 2 if s <= max_bucket else 2 * (s - 1) - 1
+        i = j
+    return total
+
+
+@njit(cache=True)
+def _emit_pairs(sorted_keys, order, max_bucket, left, right):
+    n = len(sorted_keys)
+    w = 0
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and sorted_keys[j] == sorted_keys[i]:
+            j += 1
+        s = j - i
+        if s > 1:
+            if s <= max_bucket:
+                for p in range(i, j):
+                    for q in range(p + 1, j):
+                        left[w] = order[p]
+                        right[w] = order[q]
+                        w += 1
+            else:
+                for q in range(i + 1, j):  # star around the first member
+                    left[w] = order[i]
+                    right[w] = order[q]
+                    w += 1
+                for q in range(i + 2, j):  # and a chain through the rest
+                    left[w] = order[q - 1]
+                    right[w] = order[q]
+                    w += 1
+        i = j
+    return w
+
+
+def candidate_pairs(
+    keys: np.ndarray, members: np.ndarray, tiebreak: np.ndarray, max_bucket: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct pairs ``(i, j)``, ``i < j``, of article indices that share a key in any band.
+
+    ``members`` are the article indices that take part (e.g. those with a non-empty shingle set);
+    ``tiebreak`` (one uint64 per article, e.g. a hash of its id) orders articles inside a bucket so
+    the pairs do not depend on input order.
+    """
+    members = np.asarray(members, dtype=np.int64)
+    if len(members) < 2:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    by_tiebreak = members[np.argsort(tiebreak[members], kind="stable")]
+    lefts, rights = [], []
+    for band in range(keys.shape[0]):
+        band_keys_ = keys[band, by_tiebreak]
+        idx = np.argsort(band_keys_, kind="stable")
+        sorted_keys = band_keys_[idx]
+        order = by_tiebreak[idx]
+        count = _count_pairs(sorted_keys, max_bucket)
+        if count == 0:
+            continue
+        left = np.empty(count, dtype=np.int64)
+        right = np.empty(count, dtype=np.int64)
+        _emit_pairs(sorted_keys, order, max_bucket, left, right)
+        lefts.append(left)
+        rights.append(right)
+    if not lefts:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    left = np.concatenate(lefts)
+    right = np.concatenate(rights)
+    lo = np.minimum(left, right).astype(np.uint64)
+    hi = np.maximum(left, right).astype(np.uint64)
+    code = np.unique((lo << np.uint64(32)) | hi)
+    return (code >> np.uint64(32)).astype(np.int64), (code & np.uint64(0xFFFFFFFF)).astype(np.int64)

@@ -1,0 +1,437 @@
+"""Stage 1 wired together: articles in; dup groups and one canonical article per group out.
+
+normalise -> tokenise (batches, compiled) -> learn outlet boilerplate -> shingle sets -> MinHash ->
+LSH candidates (whole text, and lead) -> exact verification -> groups -> canonical article.
+
+Articles stream in through :meth:`DupFinder.add`; what is kept per article is its hashed tokens
+until the corpus has been seen (boilerplate is learned from the whole corpus, so grouping does not
+depend on input order), then its shingle set and signature. No text is held.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+from dedup.boilerplate import boilerplate_lines
+from dedup.config import NearDupConfig
+from dedup.groups import PairScores, choose_canonical, link_articles, verify_pairs
+from dedup.lsh import band_keys, candidate_pairs, lsh_params
+from dedup.minhash import signatures
+from dedup.normalize import article_text
+from dedup.records import Article, ArticleId, FieldMap, RecordError, article_from_record
+from dedup.shingle import ShingleBatch, TokenBatch, shingle_sets, tokenize
+
+__all__ = [
+    "DupFinder",
+    "DupResult",
+    "DupAssignment",
+    "NearDupStats",
+    "find_near_duplicates",
+    "DuplicateIdError",
+]
+
+Progress = Callable[[str, int, int | None], None]
+
+
+class DuplicateIdError(RecordError):
+    """An article id that was seen before; ``first_index`` is the earlier article's index."""
+
+    def __init__(self, message: str, first_index: int) -> None:
+        super().__init__(message)
+        self.first_index = first_index
+
+
+class DupAssignment(NamedTuple):
+    id: ArticleId
+    dup_group: ArticleId
+    is_canonical: bool
+
+
+@dataclass
+class NearDupStats:
+    """What stage 1 did, for the summary line and for benchmarks."""
+
+    articles: int = 0
+    groups: int = 0
+    duplicates: int = 0
+    too_short: int = 0
+    exact_copies: int = 0
+    candidate_pairs: int = 0
+    linked_pairs: int = 0
+    boilerplate_lines: int = 0
+    lsh_bands: int = 0
+    lsh_rows: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class DupResult:
+    """Stage 1 output: for article ``i`` (in input order), ``canonical[i]`` is the index of its group's
+    canonical article; a singleton is its own canonical."""
+
+    ids: list[ArticleId]
+    canonical: np.ndarray
+    stats: NearDupStats
+    pairs: PairScores | None = None
+    rejects: list[tuple[int, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def is_canonical(self) -> np.ndarray:
+        return self.canonical == np.arange(len(self.canonical))
+
+    def dup_group(self, i: int) -> ArticleId:
+        """The dup-group id (its canonical article's id) of article ``i``."""
+        return self.ids[int(self.canonical[i])]
+
+    def assignments(self) -> Iterator[DupAssignment]:
+        ids, canonical = self.ids, self.canonical.tolist()
+        for i, c in enumerate(canonical):
+            yield DupAssignment(ids[i], ids[c], i == c)
+
+    def groups(self) -> dict[ArticleId, list[ArticleId]]:
+        """Dup groups with more than one member: canonical id -> member ids (canonical first)."""
+        out: dict[ArticleId, list[ArticleId]] = {}
+        counts = np.bincount(self.canonical, minlength=len(self.ids))
+        for i in np.flatnonzero(counts[self.canonical] > 1):
+            c = int(self.canonical[i])
+            out.setdefault(self.ids[c], [self.ids[c]])
+            if i != c:
+                out[self.ids[c]].append(self.ids[i])
+        return out
+
+
+def _stable_hash(value: ArticleId) -> int:
+    """A 64-bit hash of an id that is the same in every process (``hash()`` is salted)."""
+    data = (
+        value.encode("utf-8", "surrogatepass") if isinstance(value, str) else b"\x00int" + str(value).encode()
+    )
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def _id_rank(ids: list[ArticleId], subset: np.ndarray) -> np.ndarray:
+    """Rank of each id for the "smallest id" tie-break; integers before strings. Only ``subset`` ranked."""
+    rank = np.zeros(len(ids), dtype=np.int64)
+    if len(subset):
+        keyed = sorted(subset.tolist(), key=lambda i: (isinstance(ids[i], str), ids[i]))
+        rank[np.asarray(keyed, dtype=np.int64)] = np.arange(1, len(keyed) + 1)
+    return rank
+
+
+class DupFinder:
+    """Collects articles, then finds their dup groups in one go (:meth:`finish`).
+
+    >>> finder = DupFinder()
+    >>> for article in articles:          # doctest: +SKIP
+    ...     finder.add(article)
+    >>> result = finder.finish()          # doctest: +SKIP
+    """
+
+    def __init__(self, config: NearDupConfig | None = None, progress: Progress | None = None) -> None:
+        self.config = config or NearDupConfig()
+        self._progress = progress
+        self._ids: list[ArticleId] = []
+        self._index: dict[ArticleId, int] = {}
+        self._id_hash: list[int] = []
+        self._outlet_codes: dict[str, int] = {}
+        self._outlet: list[int] = []
+        self._dates: list[float] = []
+        self._lengths: list[int] = []
+        self._pending: list[str] = []
+        self._batches: list[TokenBatch] = []
+        self._started = time.perf_counter()
+        self._seconds: dict[str, float] = {"read": 0.0}
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._index
+
+    def add(self, article: Article) -> int:
+        """Add one article; returns its index. Raises :class:`DuplicateIdError` for a seen id."""
+        if article.id in self._index:
+            first = self._index[article.id]
+            raise DuplicateIdError(f"duplicate id {article.id!r} (first seen as article {first + 1})", first)
+        i = len(self._ids)
+        self._index[article.id] = i
+        self._ids.append(article.id)
+        self._id_hash.append(_stable_hash(article.id))
+        if article.outlet:
+            self._outlet.append(self._outlet_codes.setdefault(article.outlet, len(self._outlet_codes)))
+        else:
+            self._outlet.append(-1)
+        self._dates.append(np.nan if article.published_at is None else article.published_at)
+        self._lengths.append(len(article.text) or len(article.title))
+        self._pending.append(article_text(article.title, article.text))
+        if len(self._pending) >= self.config.batch_size:
+            self._flush()
+        return i
+
+    def _flush(self) -> None:
+        if self._pending:
+            t = time.perf_counter()
+            self._batches.append(tokenize(self._pending))
+            self._pending = []
+            self._seconds["tokenize"] = self._seconds.get("tokenize", 0.0) + time.perf_counter() - t
+            if self._progress:
+                self._progress("read", len(self._ids), None)
+
+    # -----------------------------------------------------------------------------------------
+
+    def finish(self) -> DupResult:
+        """Group everything added so far. The finder is spent afterwards."""
+        self._flush()
+        cfg = self.config
+        n = len(self._ids)
+        secs = self._seconds
+        secs["read"] = time.perf_counter() - self._started - secs.get("tokenize", 0.0)
+        stats = NearDupStats(articles=n)
+        id_hash = np.array(self._id_hash, dtype=np.uint64)
+        outlet = np.array(self._outlet, dtype=np.int64)
+        dates = np.array(self._dates, dtype=np.float64)
+        lengths = np.array(self._lengths, dtype=np.int64)
+
+        t = time.perf_counter()
+        keep = self._learn_boilerplate(outlet, id_hash, stats)
+        secs["boilerplate"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        sets = self._shingle_all(keep)
+        secs["shingle"] = time.perf_counter() - t
+        self._report("shingle", n)
+
+        t = time.perf_counter()
+        active = np.flatnonzero(sets.n_tokens >= cfg.min_tokens)
+        stats.too_short = n - len(active)
+        reps, exact_left, exact_right = _exact_copies(active, sets.content_hash, id_hash)
+        stats.exact_copies = len(exact_left)
+        sig = signatures(sets.shingles, sets.offsets, cfg.num_perm, cfg.seed)
+        lead_sig = signatures(sets.lead, sets.lead_offsets, cfg.lead_perm, cfg.seed)
+        secs["minhash"] = time.perf_counter() - t
+        self._report("minhash", n)
+
+        t = time.perf_counter()
+        bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
+        stats.lsh_bands, stats.lsh_rows = bands, rows
+        left, right = candidate_pairs(band_keys(sig, bands, rows), reps, id_hash)
+        lead_bands, lead_rows = lsh_params(cfg.lead_threshold, cfg.lead_perm)
+        has_lead = reps[np.diff(sets.lead_offsets)[reps] > 0]
+        lead_left, lead_right = candidate_pairs(band_keys(lead_sig, lead_bands, lead_rows), has_lead, id_hash)
+        left, right = _merge_pairs(left, right, lead_left, lead_right)
+        del sig, lead_sig
+        stats.candidate_pairs = len(left)
+        secs["lsh"] = time.perf_counter() - t
+        self._report("lsh", n)
+
+        t = time.perf_counter()
+        scores = verify_pairs(sets.shingles, sets.offsets, left, right)
+        scores = _with_exact(scores, exact_left, exact_right, sets.sizes)
+        labels = link_articles(
+            n,
+            scores,
+            sets.sizes,
+            id_hash,
+            jaccard_threshold=cfg.threshold,
+            containment_threshold=cfg.containment,
+            min_overlap=cfg.min_overlap,
+        )
+        linked = (scores.jaccard >= cfg.threshold) | (
+            (scores.containment >= cfg.containment) & (scores.shared >= cfg.min_overlap)
+        )
+        stats.linked_pairs = int(linked.sum())
+        counts = np.bincount(labels, minlength=n)
+        in_groups = np.flatnonzero(counts[labels] > 1)
+        canonical = choose_canonical(labels, dates, lengths, _id_rank(self._ids, in_groups), cfg.canonical)
+        secs["group"] = time.perf_counter() - t
+        stats.groups = int(np.count_nonzero(canonical == np.arange(n)))
+        stats.duplicates = n - stats.groups
+        secs["total"] = time.perf_counter() - self._started
+        stats.seconds = {k: round(v, 4) for k, v in secs.items()}
+        return DupResult(self._ids, canonical, stats, scores)
+
+    def _report(self, phase: str, done: int) -> None:
+        if self._progress:
+            self._progress(phase, done, len(self._ids))
+
+    def _learn_boilerplate(
+        self, outlet: np.ndarray, id_hash: np.ndarray, stats: NearDupStats
+    ) -> list[np.ndarray]:
+        """Per batch, which lines to keep: all but learned outlet boilerplate."""
+        cfg = self.config
+        line_doc, line_tokens, is_headline, line_hash = [], [], [], []
+        doc0 = 0
+        for batch in self._batches:
+            per_doc = np.diff(batch.doc_line_offsets)
+            line_doc.append(np.repeat(np.arange(doc0, doc0 + batch.n_docs), per_doc))
+            line_tokens.append(np.diff(batch.line_offsets))
+            head = np.zeros(len(batch.line_hashes), dtype=np.bool_)
+            head[batch.doc_line_offsets[:-1]] = True
+            is_headline.append(head)
+            line_hash.append(batch.line_hashes)
+            doc0 += batch.n_docs
+        if not line_doc:
+            return []
+        line_doc_all = np.concatenate(line_doc)
+        head_all = np.concatenate(is_headline)
+        hash_all = np.concatenate(line_hash)
+        # an article's identity for counting: its headline, or its id when it has none
+        headline_hash = hash_all[head_all]
+        empty_headline = np.concatenate(line_tokens)[head_all] == 0
+        headline_key = np.where(empty_headline, id_hash, headline_hash)
+        line_outlet = np.where(head_all, -1, outlet[line_doc_all])
+        boiler = boilerplate_lines(
+            line_outlet, hash_all, headline_key[line_doc_all], cfg.boilerplate_min_articles
+        )
+        if boiler.any():
+            # never strip an article below the minimum length: it was all "boilerplate", i.e. the
+            # outlet ran the same short text again, which is a copy, not a template
+            tokens_all = np.concatenate(line_tokens)
+            n = len(self._ids)
+            total = np.bincount(line_doc_all, weights=tokens_all, minlength=n)
+            kept = np.bincount(line_doc_all, weights=np.where(boiler, 0, tokens_all), minlength=n)
+            restore = (kept < cfg.min_tokens) & (total >= cfg.min_tokens)
+            boiler &= ~restore[line_doc_all]
+        stats.boilerplate_lines = int(boiler.sum())
+        keep = ~boiler
+        return np.split(keep, np.cumsum([len(b.line_hashes) for b in self._batches])[:-1])
+
+    def _shingle_all(self, keep: list[np.ndarray]) -> ShingleBatch:
+        """Shingle sets of every batch, joined into one CSR; token batches are freed as we go."""
+        cfg = self.config
+        parts: list[ShingleBatch] = []
+        while self._batches:
+            batch = self._batches.pop(0)
+            parts.append(
+                shingle_sets(
+                    batch,
+                    keep.pop(0),
+                    shingle_size=cfg.shingle_size,
+                    lead_shingles=cfg.lead_shingles,
+                )
+            )
+            del batch
+        return _concat_sets(parts)
+
+
+def _concat_csr(values: list[np.ndarray], offsets: list[np.ndarray], dtype) -> tuple[np.ndarray, np.ndarray]:
+    total = sum(len(v) for v in values)
+    out = np.empty(total, dtype=dtype)
+    out_off = np.zeros(sum(len(o) - 1 for o in offsets) + 1, dtype=np.int64)
+    pos = 0
+    doc = 0
+    for v, o in zip(values, offsets, strict=True):
+        out[pos : pos + len(v)] = v
+        out_off[doc + 1 : doc + len(o)] = o[1:] + pos
+        pos += len(v)
+        doc += len(o) - 1
+    return out, out_off
+
+
+def _concat_sets(parts: list[ShingleBatch]) -> ShingleBatch:
+    if not parts:
+        z = np.zeros(1, dtype=np.int64)
+        e = np.empty(0, dtype=np.uint32)
+        return ShingleBatch(e, z, e, z, np.empty(0, np.uint64), np.empty(0, np.int32))
+    if len(parts) == 1:
+        return parts[0]
+    shingles, offsets = _concat_csr([p.shingles for p in parts], [p.offsets for p in parts], np.uint32)
+    for p in parts:
+        p.shingles = p.shingles[:0]  # free as we go
+    lead, lead_offsets = _concat_csr([p.lead for p in parts], [p.lead_offsets for p in parts], np.uint32)
+    return ShingleBatch(
+        shingles,
+        offsets,
+        lead,
+        lead_offsets,
+        np.concatenate([p.content_hash for p in parts]),
+        np.concatenate([p.n_tokens for p in parts]),
+    )
+
+
+def _exact_copies(
+    active: np.ndarray, content_hash: np.ndarray, tiebreak: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Collapse articles with identical shingle sets: one representative each, plus (copy, rep) links."""
+    if len(active) == 0:
+        e = np.empty(0, dtype=np.int64)
+        return e, e, e
+    order = active[np.lexsort((tiebreak[active], content_hash[active]))]
+    h = content_hash[order]
+    first = np.ones(len(order), dtype=np.bool_)
+    first[1:] = h[1:] != h[:-1]
+    rep_of = order[np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
+    copies = ~first
+    return np.sort(order[first]), order[copies], rep_of[copies]
+
+
+def _merge_pairs(l1, r1, l2, r2) -> tuple[np.ndarray, np.ndarray]:
+    if len(l2) == 0:
+        return l1, r1
+    code = np.unique(
+        np.concatenate(
+            [
+                (l1.astype(np.uint64) << np.uint64(32)) | r1.astype(np.uint64),
+                (l2.astype(np.uint64) << np.uint64(32)) | r2.astype(np.uint64),
+            ]
+        )
+    )
+    return (code >> np.uint64(32)).astype(np.int64), (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
+
+
+def _with_exact(scores: PairScores, left: np.ndarray, right: np.ndarray, sizes: np.ndarray) -> PairScores:
+    if len(left) == 0:
+        return scores
+    ones = np.ones(len(left))
+    return PairScores(
+        np.concatenate([scores.left, left]),
+        np.concatenate([scores.right, right]),
+        np.concatenate([scores.shared, sizes[left]]),
+        np.concatenate([scores.jaccard, ones]),
+        np.concatenate([scores.containment, ones]),
+    )
+
+
+def find_near_duplicates(
+    records: Iterable[Mapping | Article],
+    config: NearDupConfig | None = None,
+    *,
+    fields: FieldMap | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+    progress: Progress | None = None,
+) -> DupResult:
+    """Find the dup groups of articles given as dicts (JSON records) or :class:`Article` values.
+
+    >>> result = find_near_duplicates([
+    ...     {"id": "a", "title": "Storm hits coast", "text": "A storm hit the coast on Monday night ..."},
+    ...     {"id": "b", "title": "Coast storm", "text": "A storm hit the coast on Monday night ..."},
+    ... ])                                                           # doctest: +SKIP
+    >>> [tuple(a) for a in result.assignments()]                    # doctest: +SKIP
+    [('a', 'a', True), ('b', 'a', False)]
+
+    Records that fail validation raise :class:`~dedup.records.RecordError` (``on_error="raise"``) or
+    are listed in ``result.rejects`` as ``(position, reason)`` (``on_error="skip"``).
+    """
+    finder = DupFinder(config, progress)
+    rejects: list[tuple[int, str]] = []
+    for position, record in enumerate(records):
+        try:
+            article = (
+                record if isinstance(record, Article) else article_from_record(record, fields or FieldMap())
+            )
+            finder.add(article)
+        except RecordError as err:
+            if on_error == "raise":
+                raise RecordError(f"record {position + 1}: {err}") from None
+            rejects.append((position, str(err)))
+    result = finder.finish()
+    result.rejects = rejects
+    return result

@@ -1,0 +1,141 @@
+"""Text normalisation before shingling: Unicode, HTML, case, and universal junk lines.
+
+The output of :func:`article_text` is one string per article: the headline on the first line, then
+the body lines. Everything here runs per article in C-level string operations (``unicodedata``,
+``re``, ``str.casefold``); tokenising and hashing happen later in compiled code (``dedup.shingle``).
+Outlet-specific boilerplate is learned from the corpus in ``dedup.boilerplate``; this module only
+knows the junk that looks the same at every outlet.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+__all__ = ["normalize_text", "strip_junk", "article_text", "JUNK_LINE_PATTERNS"]
+
+_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,500})?/?>")
+_OTHER_NEWLINES = ("\u2028", "\u2029", "\x85")
+
+#: Lines (after case folding) that are junk wherever they appear. Each pattern must match a whole
+#: line; keep them anchored on words a real news sentence would not end a line with.
+JUNK_LINE_PATTERNS: tuple[str, ...] = (
+    r"advert(?:isement)?s?",
+    r"sponsored(?: content)?",
+    r"(?:share|tweet|email|print|save|comment on) (?:this|the) (?:article|story|page|post)",
+    r"share(?: this)?(?: on)?(?: (?:facebook|twitter|x|whatsapp|linkedin|email|reddit)[ ,|/]*)*",
+    r"(?:facebook|twitter|x|whatsapp|linkedin|email|reddit|pinterest|telegram|copy link)"
+    r"(?:[ ,|/·•]+(?:facebook|twitter|x|whatsapp|linkedin|email|reddit|pinterest|telegram|copy link))*",
+    r"copy(?: link)? to clipboard|link copied(?: to clipboard)?|copy link",
+    r"(?:click|tap) (?:here|to) [^.]{0,60}",
+    r"(?:sign up|subscribe) (?:for|to) (?:our|the) [^.]{0,60}newsletters?[^.]{0,60}",
+    r"(?:photo|image|picture|video|graphic|file photo|illustration)s? ?(?:credit|caption|source)?s? ?[:|].{0,120}",
+    r"\(?(?:ap|afp|reuters|getty|epa|pa|aap|dpa|ansa|xinhua|efe) ?(?:photo|images?|video)[^)\n]{0,80}\)?",
+    r"(?:image|photo|picture) (?:copyright|source|caption)[^\n]{0,120}",
+    r"(?:©|\(c\)) ?[^\n]{0,100}",
+    r"copyright (?:©|\(c\) )?\d{4}[^\n]{0,100}",
+    r"[^\n]{0,100}all rights reserved\.?",
+    r"this (?:material|article|story) (?:may not|must not) be (?:published|broadcast|rewritten|redistributed)"
+    r"[^\n]{0,120}",
+    r"(?:updated|published|posted|last updated|first published)[: ]+[^\n]{0,60}",
+    r"(?:by|words by|reporting by|written by) [^\n.]{1,80}",
+    r"(?:\d+|one|two|three|four|five) min(?:ute)?s? read",
+    r"read (?:more|next|also|full story)[^\n]{0,100}",
+    r"(?:listen to|watch|play) (?:this|the) (?:article|story|video)[^\n]{0,60}",
+    r"(?:continue|keep) reading[^\n]{0,40}",
+    r"(?:follow|like) us on [^\n]{0,80}",
+    r"loading(?: \.\.\.|…)?",
+)
+
+# Headings that introduce a block of related links: the heading and the short, unpunctuated lines
+# that follow it (headlines of other articles) are dropped together.
+_LINK_BLOCK_HEADINGS = (
+    r"you (?:may|might) (?:also )?(?:like|be interested in|have missed)",
+    r"related(?: articles| stories| coverage| content| news| topics| links)?",
+    r"read more(?: on this| about this)?(?: story| topic)?",
+    r"more (?:on|about) this (?:story|topic)",
+    r"(?:more|top|latest) (?:stories|news|headlines)(?: from [^\n]{1,40})?",
+    r"recommended(?: for you| stories| reading)?",
+    r"(?:trending|popular)(?: now| stories)?",
+    r"most (?:read|popular|viewed|shared)",
+    r"see also",
+    r"further reading",
+    r"what to read next",
+)
+
+_JUNK_RE = re.compile("(?:" + "|".join(JUNK_LINE_PATTERNS) + ")")
+_LINK_HEADING_RE = re.compile("(?:" + "|".join(_LINK_BLOCK_HEADINGS) + ") ?:?")
+_BULLET_RE = re.compile(r"[-•*·▪►>]+ ?")
+_SENTENCE_END = (".", "!", "?", '"', "”", ":", ";")
+_MAX_JUNK_LINE = 200  # no junk pattern matches a longer line
+_MAX_LINK_LINE = 160
+_MAX_LINK_LINES = 15
+
+
+def normalize_text(text: str) -> str:
+    """Unicode NFKC, HTML entities and tags, case folding, one kind of newline.
+
+    Fast paths matter here (this runs once per article in Python): plain-ASCII text skips the
+    Unicode work, and each substitution runs only when its trigger character is present.
+    """
+    if not text:
+        return ""
+    if "<" in text:
+        text = _TAG_RE.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKC", text)
+    for sep in _OTHER_NEWLINES:
+        if sep in text:
+            text = text.replace(sep, "\n")
+    return text.casefold()
+
+
+def strip_junk(text: str) -> str:
+    """Drop universal junk lines and related-link blocks from normalised text.
+
+    Works line by line and only looks at short lines: every junk pattern is bounded in length, so
+    the long paragraphs that make up most of an article cost one ``len`` each.
+    """
+    lines = text.split("\n")
+    if len(lines) == 1 and len(text) > _MAX_JUNK_LINE:
+        return text
+    kept: list[str] = []
+    in_links = 0  # > 0 while inside a related-links block: how many more link lines may follow
+    dropped = False
+    for line in lines:
+        if len(line) > _MAX_JUNK_LINE:
+            kept.append(line)
+            in_links = 0
+            continue
+        bare = " ".join(line.split())
+        if not bare:
+            kept.append(line)
+            continue
+        if in_links:
+            link = _BULLET_RE.sub("", bare, count=1)
+            if len(link) <= _MAX_LINK_LINE and not link.endswith(_SENTENCE_END):
+                in_links -= 1
+                dropped = True
+                continue
+            in_links = 0
+        if _LINK_HEADING_RE.fullmatch(bare):
+            in_links = _MAX_LINK_LINES
+            dropped = True
+            continue
+        if _JUNK_RE.fullmatch(bare):
+            dropped = True
+            continue
+        kept.append(line)
+    return "\n".join(kept) if dropped else text
+
+
+def article_text(title: str, text: str) -> str:
+    """The string the shingler sees: the normalised headline, a newline, the cleaned body."""
+    head = normalize_text(title).replace("\n", " ") if title else ""
+    return head + "\n" + strip_junk(normalize_text(text))

@@ -1,0 +1,437 @@
+"""Tokens, line hashes and word n-gram shingle sets, computed in compiled code over UTF-8 bytes.
+
+This is the hot path that dominates a pure-Python MinHash pipeline (building shingle strings), so no
+Python object is made per token or per shingle. A batch of articles arrives as one UTF-8 buffer with
+document offsets (:func:`encode_batch`); :func:`tokenize` turns it into 32-bit token hashes grouped
+into lines; :func:`shingle_sets` turns kept lines into sorted, de-duplicated 32-bit shingle hashes
+per article, plus the *lead* shingles (the first sentences of the body) used to find briefs.
+
+Tokens: runs of letters and digits (any non-ASCII letter counts as a letter), with apostrophes
+dropped (``don't`` -> ``dont``); each CJK ideograph or kana is a token of its own; everything else
+separates tokens. A shingle is ``shingle_size`` consecutive tokens of one segment: the headline is
+one segment and the kept body lines are another, so a changed headline changes only a handful of
+shingles and dropped boilerplate lines leave no seam.
+
+The hash functions are defined by :func:`token_hash` and :func:`shingle_hash` (reference Python
+versions of the compiled ones) so that any shingle can be hashed outside this module, e.g. to feed
+``datasketch.MinHash`` the very same values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "TokenBatch",
+    "ShingleBatch",
+    "encode_batch",
+    "tokenize",
+    "shingle_sets",
+    "token_hash",
+    "shingle_hash",
+    "shingles_of",
+]
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_SHINGLE_SEED = np.uint64(0x9E3779B97F4A7C15)
+_LINE_SEED = np.uint64(0xC2B2AE3D27D4EB4F)
+_M64 = (1 << 64) - 1
+
+
+@dataclass(slots=True)
+class TokenBatch:
+    """Token hashes of a batch of articles, grouped into lines (line 0 of each article: headline)."""
+
+    tokens: np.ndarray  # uint32 token hashes, all articles back to back
+    line_offsets: np.ndarray  # int64, n_lines + 1: token range of each line
+    line_hashes: np.ndarray  # uint64 hash of each line's token sequence
+    doc_line_offsets: np.ndarray  # int64, n_docs + 1: line range of each article
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.doc_line_offsets) - 1
+
+
+@dataclass(slots=True)
+class ShingleBatch:
+    """Sorted unique shingle hashes per article (CSR) and each article's lead shingles (CSR)."""
+
+    shingles: np.ndarray  # uint32
+    offsets: np.ndarray  # int64, n_docs + 1
+    lead: np.ndarray  # uint32
+    lead_offsets: np.ndarray  # int64, n_docs + 1
+    content_hash: np.ndarray  # uint64: equal for equal shingle sets (exact copies after cleaning)
+    n_tokens: np.ndarray  # int32: tokens kept (headline + body) per article
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+def encode_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate texts as UTF-8 into one byte buffer, with the start offset of each text."""
+    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    buf = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    return buf, offsets
+
+
+# ---------------------------------------------------------------------------------------------
+# compiled kernels
+
+
+@njit(cache=True)
+def _fold32(h):
+    return np.uint32((h ^ (h >> np.uint64(32))) & np.uint64(0xFFFFFFFF))
+
+
+@njit(cache=True)
+def _fmix64(h):
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
+
+
+@njit(cache=True)
+def _char_class(cp):
+    """0: separator, 1: word character, 2: ignored inside words, 3: a token on its own (CJK)."""
+    if cp < 128:
+        if (cp >= 97 and cp <= 122) or (cp >= 48 and cp <= 57) or (cp >= 65 and cp <= 90):
+            return 1
+        if cp == 39:  # apostrophe
+            return 2
+        return 0
+    if cp == 0x2019 or cp == 0x02BC:  # right single quote, modifier apostrophe
+        return 2
+    if cp <= 0xBF or cp == 0xD7 or cp == 0xF7:  # Latin-1 punctuation and symbols, NBSP
+        return 0
+    if (cp >= 0x2000 and cp <= 0x2BFF) or (cp >= 0x3000 and cp <= 0x303F) or (cp >= 0xFE30 and cp <= 0xFE4F):
+        return 0  # general punctuation, symbols, arrows, CJK punctuation
+    if cp >= 0xFF00 and cp <= 0xFF0F:
+        return 0
+    if cp >= 0x1F000 and cp <= 0x1FAFF:
+        return 0  # emoji and pictographs
+    if (
+        (cp >= 0x3040 and cp <= 0x30FF)
+        or (cp >= 0x3400 and cp <= 0x4DBF)
+        or (cp >= 0x4E00 and cp <= 0x9FFF)
+        or (cp >= 0xF900 and cp <= 0xFAFF)
+        or (cp >= 0x20000 and cp <= 0x2FFFF)
+    ):
+        return 3
+    return 1
+
+
+@njit(cache=True)
+def _tokenize(buf, doc_off, tokens, line_off, line_hash, doc_line_off):
+    n_docs = len(doc_off) - 1
+    nt = 0
+    nl = 0
+    for d in range(n_docs):
+        doc_line_off[d] = nl
+        i = doc_off[d]
+        end = doc_off[d + 1]
+        line_start = nt
+        first_line = True
+        in_tok = False
+        th = _FNV_OFFSET
+        while i <= end:
+            if i == end:
+                b = 10  # a virtual newline closes the last line
+                cp = 10
+                step = 1
+            else:
+                b = buf[i]
+                if b < 0x80:
+                    cp = b
+                    step = 1
+                elif (b >> 5) == 6 and i + 1 < end:
+                    cp = ((b & 0x1F) << 6) | (buf[i + 1] & 0x3F)
+                    step = 2
+                elif (b >> 4) == 14 and i + 2 < end:
+                    cp = ((b & 0x0F) << 12) | ((buf[i + 1] & 0x3F) << 6) | (buf[i + 2] & 0x3F)
+                    step = 3
+                elif (b >> 3) == 30 and i + 3 < end:
+                    cp = (
+                        ((b & 0x07) << 18)
+                        | ((buf[i + 1] & 0x3F) << 12)
+                        | ((buf[i + 2] & 0x3F) << 6)
+                        | (buf[i + 3] & 0x3F)
+                    )
+                    step = 4
+                else:
+                    cp = 32  # stray byte: a separator
+                    step = 1
+            cls = _char_class(cp) if cp != 10 else 0
+            if cls == 1:
+                if 65 <= cp <= 90:
+                    th = (th ^ np.uint64(cp + 32)) * _FNV_PRIME
+                else:
+                    for j in range(step):
+                        th = (th ^ np.uint64(buf[i + j])) * _FNV_PRIME
+                in_tok = True
+            elif cls == 0 or cls == 3:
+                if in_tok:
+                    tokens[nt] = _fold32(th)
+                    nt += 1
+                    in_tok = False
+                    th = _FNV_OFFSET
+                if cls == 3:
+                    h = _FNV_OFFSET
+                    for j in range(step):
+                        h = (h ^ np.uint64(buf[i + j])) * _FNV_PRIME
+                    tokens[nt] = _fold32(h)
+                    nt += 1
+            # cls == 2: ignored, the token goes on
+            if cp == 10:
+                if first_line or nt > line_start:
+                    lh = _LINE_SEED
+                    for t in range(line_start, nt):
+                        lh = (lh ^ np.uint64(tokens[t])) * _FNV_PRIME
+                    line_off[nl] = line_start
+                    line_hash[nl] = _fmix64(lh)
+                    nl += 1
+                first_line = False
+                line_start = nt
+            i += step
+    doc_line_off[n_docs] = nl
+    line_off[nl] = nt
+    return nt, nl
+
+
+@njit(cache=True)
+def _hash_window(seq, start, length):
+    s = _SHINGLE_SEED
+    for j in range(start, start + length):
+        s = (s ^ np.uint64(seq[j])) * _FNV_PRIME
+    return np.uint32(_fmix64(s) & np.uint64(0xFFFFFFFF))
+
+
+@njit(cache=True)
+def _emit_segment(seq, start, length, n, out, w):
+    """Write the shingles of seq[start:start+length] to out[w:], return the new w."""
+    if length >= n:
+        for p in range(start, start + length - n + 1):
+            out[w] = _hash_window(seq, p, n)
+            w += 1
+    elif length > 0:
+        out[w] = _hash_window(seq, start, length)
+        w += 1
+    return w
+
+
+@njit(cache=True, parallel=True)
+def _shingle_sets(
+    tokens,
+    line_off,
+    line_keep,
+    doc_line_off,
+    n,
+    lead_len,
+    prose_min,
+    out,
+    out_count,
+    lead,
+    lead_count,
+    content_hash,
+    n_tokens,
+):
+    n_docs = len(doc_line_off) - 1
+    scratch = np.empty_like(tokens)
+    for d in prange(n_docs):
+        l0 = doc_line_off[d]
+        l1 = doc_line_off[d + 1]
+        base = line_off[l0]
+        w = base
+        # headline: its own segment
+        t0 = line_off[l0]
+        t1 = line_off[l0 + 1]
+        w = _emit_segment(tokens, t0, t1 - t0, n, out, w)
+        # body: kept lines back to back
+        m = 0
+        prose_at = -1
+        for ln in range(l0 + 1, l1):
+            if not line_keep[ln]:
+                continue
+            a = line_off[ln]
+            b = line_off[ln + 1]
+            if prose_at < 0 and b - a >= prose_min:
+                prose_at = m
+            for t in range(a, b):
+                scratch[base + m] = tokens[t]
+                m += 1
+        body_start = w
+        w = _emit_segment(scratch, base, m, n, out, w)
+        # lead: the first shingles from the first prose line on
+        if prose_at < 0:
+            prose_at = 0
+        rest = m - prose_at
+        k = 0
+        if rest >= n:
+            for p in range(min(lead_len, rest - n + 1)):
+                lead[d, k] = out[body_start + prose_at + p]
+                k += 1
+        elif rest > 0:
+            lead[d, 0] = _hash_window(scratch, base + prose_at, rest)
+            k = 1
+        if k > 1:
+            lead[d, :k].sort()
+            u = 1
+            for p in range(1, k):
+                if lead[d, p] != lead[d, u - 1]:
+                    lead[d, u] = lead[d, p]
+                    u += 1
+            k = u
+        lead_count[d] = k
+        # sorted unique set, in place
+        cnt = w - base
+        h = _SHINGLE_SEED
+        if cnt > 0:
+            out[base:w].sort()
+            u = base + 1
+            for p in range(base + 1, w):
+                if out[p] != out[u - 1]:
+                    out[u] = out[p]
+                    u += 1
+            cnt = u - base
+            for p in range(base, u):
+                h = (h ^ np.uint64(out[p])) * _FNV_PRIME
+        out_count[d] = cnt
+        content_hash[d] = _fmix64(h)
+        n_tokens[d] = (t1 - t0) + m
+
+
+@njit(cache=True, parallel=True)
+def _compact(src, src_start, counts, dst, dst_off):
+    for d in prange(len(counts)):
+        s = src_start[d]
+        o = dst_off[d]
+        for j in range(counts[d]):
+            dst[o + j] = src[s + j]
+
+
+@njit(cache=True, parallel=True)
+def _compact_rows(src, counts, dst, dst_off):
+    for d in prange(len(counts)):
+        o = dst_off[d]
+        for j in range(counts[d]):
+            dst[o + j] = src[d, j]
+
+
+# ---------------------------------------------------------------------------------------------
+# Python entry points
+
+
+def tokenize(texts: list[str]) -> TokenBatch:
+    """Tokenise a batch of article strings (headline, newline, body) into hashed tokens and lines."""
+    buf, doc_off = encode_batch(texts)
+    n_docs = len(texts)
+    max_tokens = len(buf) // 2 + n_docs + 1
+    max_lines = int(np.count_nonzero(buf == 10)) + n_docs + 1
+    tokens = np.empty(max_tokens, dtype=np.uint32)
+    line_off = np.empty(max_lines + 1, dtype=np.int64)
+    line_hash = np.empty(max_lines, dtype=np.uint64)
+    doc_line_off = np.empty(n_docs + 1, dtype=np.int64)
+    nt, nl = _tokenize(buf, doc_off, tokens, line_off, line_hash, doc_line_off)
+    return TokenBatch(tokens[:nt].copy(), line_off[: nl + 1].copy(), line_hash[:nl].copy(), doc_line_off)
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    off = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=off[1:])
+    return off
+
+
+def shingle_sets(
+    batch: TokenBatch,
+    line_keep: np.ndarray | None = None,
+    *,
+    shingle_size: int = 5,
+    lead_shingles: int = 40,
+    prose_min_tokens: int = 8,
+) -> ShingleBatch:
+    """Build each article's sorted unique shingle set from its headline and kept body lines.
+
+    ``line_keep`` (one bool per line) drops body lines, e.g. learned outlet boilerplate; the
+    headline line is always kept. The lead starts at the first body line of at least
+    ``prose_min_tokens`` tokens, so bylines and captions above the story do not shift it.
+    """
+    n_docs = batch.n_docs
+    if line_keep is None:
+        line_keep = np.ones(len(batch.line_hashes), dtype=np.bool_)
+    out = np.empty(max(len(batch.tokens), 1), dtype=np.uint32)
+    out_count = np.empty(n_docs, dtype=np.int64)
+    lead = np.empty((n_docs, max(lead_shingles, 1)), dtype=np.uint32)
+    lead_count = np.empty(n_docs, dtype=np.int64)
+    content_hash = np.empty(n_docs, dtype=np.uint64)
+    n_tokens = np.empty(n_docs, dtype=np.int32)
+    _shingle_sets(
+        batch.tokens,
+        batch.line_offsets,
+        line_keep,
+        batch.doc_line_offsets,
+        shingle_size,
+        lead_shingles,
+        prose_min_tokens,
+        out,
+        out_count,
+        lead,
+        lead_count,
+        content_hash,
+        n_tokens,
+    )
+    offsets = _offsets(out_count)
+    shingles = np.empty(offsets[-1], dtype=np.uint32)
+    _compact(out, batch.line_offsets[batch.doc_line_offsets[:-1]], out_count, shingles, offsets)
+    lead_offsets = _offsets(lead_count)
+    lead_flat = np.empty(lead_offsets[-1], dtype=np.uint32)
+    _compact_rows(lead, lead_count, lead_flat, lead_offsets)
+    return ShingleBatch(shingles, offsets, lead_flat, lead_offsets, content_hash, n_tokens)
+
+
+# ---------------------------------------------------------------------------------------------
+# reference hash functions (pure Python; the compiled kernels compute exactly these)
+
+
+def token_hash(token: str) -> int:
+    """32-bit hash of one token (already case-folded): FNV-1a 64 over UTF-8, folded to 32 bits."""
+    h = 0xCBF29CE484222325
+    for byte in token.encode("utf-8"):
+        h = ((h ^ byte) * 0x100000001B3) & _M64
+    return (h ^ (h >> 32)) & 0xFFFFFFFF
+
+
+def _fmix64_py(h: int) -> int:
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & _M64
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & _M64
+    return h ^ (h >> 33)
+
+
+def shingle_hash(tokens: list[str] | tuple[str, ...]) -> int:
+    """32-bit hash of a shingle given as its tokens."""
+    s = 0x9E3779B97F4A7C15
+    for tok in tokens:
+        s = ((s ^ token_hash(tok)) * 0x100000001B3) & _M64
+    return _fmix64_py(s) & 0xFFFFFFFF
+
+
+def shingles_of(tokens: list[str], shingle_size: int) -> list[tuple[str, ...]]:
+    """The shingles of one token segment, as :func:`shingle_sets` forms them (reference version)."""
+    if len(tokens) >= shingle_size:
+        return [tuple(tokens[i : i + shingle_size]) for i in range(len(tokens) - shingle_size + 1)]
+    return [tuple(tokens)] if tokens else []
