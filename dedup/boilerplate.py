@@ -2,19 +2,27 @@
 
 Headers, footers, newsletter prompts and related-link lists are the same text under many of one
 outlet's articles. Left in, they make two unrelated short articles from that outlet look alike and
-hide a wire copy's similarity to the same story elsewhere. A body line counts as boilerplate of its
-outlet when it appears (as the same token sequence) in at least ``min_articles`` of that outlet's
-articles *with different headlines* — counting headlines rather than articles keeps the paragraphs
-of one story that an outlet published several times from being mistaken for boilerplate.
+hide a wire copy's similarity to the same story elsewhere.
 
-Everything is array code over line hashes; no text is kept.
+A body line *recurs* in an outlet when the same token sequence appears under several of that
+outlet's articles with different headlines (counting headlines, not articles, keeps one story that
+an outlet filed twice under the same headline from counting twice). But an outlet that re-files a
+developing story under new headlines repeats lines too -- the story's paragraphs. What tells them
+apart is where else the line appears: a template belongs to its outlet, while a story's paragraphs
+also turn up in other outlets' copies of the wire story. So:
+
+* a line recurring under ``frequent_articles`` or more headlines of an outlet is boilerplate
+  (templates recur across dozens of articles; a story is rarely re-filed that often);
+* a line recurring under ``min_articles`` or more is boilerplate if no other outlet has it.
+
+And no article is stripped below ``min_tokens``. Everything is array code over line hashes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["boilerplate_lines"]
+__all__ = ["line_recurrence", "line_outlets", "boilerplate_mask"]
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -25,31 +33,65 @@ def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return h ^ (h >> np.uint64(31))
 
 
-def boilerplate_lines(
-    line_outlet: np.ndarray, line_hash: np.ndarray, line_headline: np.ndarray, min_articles: int = 3
-) -> np.ndarray:
-    """Which lines are boilerplate of their outlet.
+def line_recurrence(line_outlet: np.ndarray, line_hash: np.ndarray, line_headline: np.ndarray) -> np.ndarray:
+    """For each line, under how many distinct headlines of its outlet the same line appears.
 
     Args:
-        line_outlet: int64 outlet code of each line's article; negative when the outlet is unknown
-            (such lines are never boilerplate) or for headline lines (pass -1 to exclude them).
+        line_outlet: int64 outlet code of each line's article; negative for lines never to count
+            (unknown outlet, headline lines).
         line_hash: uint64 hash of each line's tokens.
-        line_headline: uint64 identity of each line's article for counting: its headline hash, or a
-            per-article value when it has no headline.
-        min_articles: distinct headlines of the same outlet a line must appear under; 0 disables.
+        line_headline: uint64 identity of each line's article: its headline hash, or a per-article
+            value when it has none.
     """
-    n = len(line_hash)
-    result = np.zeros(n, dtype=np.bool_)
-    if min_articles <= 0 or n == 0:
-        return result
+    counts = np.zeros(len(line_hash), dtype=np.int64)
     valid = np.flatnonzero(line_outlet >= 0)
     if len(valid) == 0:
-        return result
+        return counts
     key = _mix(line_hash[valid], line_outlet[valid].astype(np.uint64))
-    # count each (outlet, line) once per distinct headline
     _, first = np.unique(_mix(key, line_headline[valid]), return_index=True)
-    keys, counts = np.unique(key[first], return_counts=True)
-    frequent = keys[counts >= min_articles]
-    if len(frequent):
-        result[valid] = np.isin(key, frequent)
-    return result
+    keys, per_key = np.unique(key[first], return_counts=True)
+    counts[valid] = per_key[np.searchsorted(keys, key)]
+    return counts
+
+
+def line_outlets(line_outlet: np.ndarray, line_hash: np.ndarray) -> np.ndarray:
+    """For each body line, how many outlets have the same line (unknown outlets count one each).
+
+    Headline lines (``line_outlet`` below -1) are ignored; -1 marks an article of unknown outlet.
+    """
+    counts = np.zeros(len(line_hash), dtype=np.int64)
+    body = np.flatnonzero(line_outlet >= -1)
+    if len(body) == 0:
+        return counts
+    outlet = line_outlet[body]
+    # an article of unknown outlet is an outlet of its own: give each such line a unique code
+    code = np.where(outlet >= 0, outlet, -1 - np.arange(len(body))).astype(np.int64)
+    pairs = np.unique(np.stack([line_hash[body].view(np.int64), code]), axis=1)
+    hashes, per_hash = np.unique(pairs[0], return_counts=True)
+    counts[body] = per_hash[np.searchsorted(hashes, line_hash[body].view(np.int64))]
+    return counts
+
+
+def boilerplate_mask(
+    recurrence: np.ndarray,
+    outlets: np.ndarray,
+    line_doc: np.ndarray,
+    line_tokens: np.ndarray,
+    n_docs: int,
+    *,
+    min_articles: int = 3,
+    frequent_articles: int = 10,
+    min_tokens: int = 8,
+) -> np.ndarray:
+    """Which lines to strip as boilerplate (see the module docstring for the rule)."""
+    if min_articles <= 0 or len(recurrence) == 0:
+        return np.zeros(len(recurrence), dtype=np.bool_)
+    frequent = recurrence >= max(frequent_articles, min_articles)
+    strip = frequent | ((recurrence >= min_articles) & (outlets == 1))
+    # never strip an article below the minimum length: all of it "recurring" means the outlet ran
+    # the same short text again, which is a copy, not a template
+    tokens = line_tokens.astype(np.float64)
+    total = np.bincount(line_doc, weights=tokens, minlength=n_docs)
+    kept = np.bincount(line_doc, weights=np.where(strip, 0.0, tokens), minlength=n_docs)
+    restore = (kept < min_tokens) & (total >= min_tokens)
+    return strip & ~restore[line_doc]

@@ -114,28 +114,54 @@ BoilerplateOpt = Annotated[
     int,
     typer.Option(
         "--boilerplate-min-articles",
-        help="Learn an outlet's line as boilerplate once it recurs under this many headlines (0: off).",
+        help="A line only one outlet has, recurring under this many of its headlines, is boilerplate (0: off).",
         rich_help_panel=_STAGE1,
     ),
+]
+LeadPermOpt = Annotated[
+    int, typer.Option("--lead-perm", help="MinHash permutations of the lead.", rich_help_panel=_STAGE1)
+]
+LeadThresholdOpt = Annotated[
+    float,
+    typer.Option(
+        "--lead-threshold", help="Jaccard of leads that makes a candidate pair.", rich_help_panel=_STAGE1
+    ),
+]
+FrequentOpt = Annotated[
+    int,
+    typer.Option(
+        "--boilerplate-frequent-articles",
+        help="...and is boilerplate even if other outlets have it once it recurs under this many.",
+        rich_help_panel=_STAGE1,
+    ),
+]
+BatchOpt = Annotated[
+    int, typer.Option("--batch-size", help="Articles per compiled tokeniser call.", rich_help_panel=_STAGE1)
 ]
 CanonicalOpt = Annotated[
     Canonical, typer.Option("--canonical", help="Which copy represents its group.", rich_help_panel=_STAGE1)
 ]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from dedup import __version__
+
+        typer.echo(f"dedup {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_print_version),
+    ] = False,
 ) -> None:
     """Find wire copies across news outlets and group articles into stories.
 
     Start with: dedup near-dups fixtures/articles.jsonl -o marked.jsonl
     """
-    if version:
-        from dedup import __version__
-
-        typer.echo(f"dedup {__version__}")
-        raise typer.Exit()
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -216,8 +242,12 @@ def near_dups(
     seed: SeedOpt = _D.seed,
     lead_shingles: LeadOpt = _D.lead_shingles,
     min_tokens: MinTokensOpt = _D.min_tokens,
+    lead_perm: LeadPermOpt = _D.lead_perm,
+    lead_threshold: LeadThresholdOpt = _D.lead_threshold,
     boilerplate_min_articles: BoilerplateOpt = _D.boilerplate_min_articles,
+    boilerplate_frequent_articles: FrequentOpt = _D.boilerplate_frequent_articles,
     canonical: CanonicalOpt = Canonical.earliest,
+    batch_size: BatchOpt = _D.batch_size,
     on_error: OnErrorOpt = OnError.fail,
     rejects: RejectsOpt = None,
     quiet: QuietOpt = False,
@@ -238,8 +268,12 @@ def near_dups(
         seed=seed,
         lead_shingles=lead_shingles,
         min_tokens=min_tokens,
+        lead_perm=lead_perm,
+        lead_threshold=lead_threshold,
         boilerplate_min_articles=boilerplate_min_articles,
+        boilerplate_frequent_articles=boilerplate_frequent_articles,
         canonical=canonical.value,
+        batch_size=batch_size,
     )
     fields = FieldMap(id_field, title_field, text_field, outlet_field, date_field)
     started = time.perf_counter()

@@ -36,7 +36,9 @@ class NearDupConfig:
     min_tokens: int = 8
     """Articles with fewer words (headline + cleaned body) are kept as singletons."""
     boilerplate_min_articles: int = 3
-    """A line an outlet repeats under this many different headlines is its boilerplate (0: off)."""
+    """A line only one outlet has, repeated under this many of its headlines, is boilerplate (0: off)."""
+    boilerplate_frequent_articles: int = 10
+    """...and is boilerplate even if other outlets have it too once it recurs under this many."""
     canonical: Literal["earliest", "longest"] = "earliest"
     """Which copy represents a group: the earliest published, or the longest text."""
     batch_size: int = 4096
@@ -52,6 +54,15 @@ class NearDupConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.num_perm < 2 or self.lead_perm < 2:
             raise ValueError("num_perm and lead_perm must be at least 2")
+        if not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be between 0 and 2**32 - 1, got {self.seed}")
+        if self.min_tokens < 1:
+            raise ValueError(
+                f"min_tokens must be at least 1 (empty articles are never copies), got {self.min_tokens}"
+            )
+        for name in ("min_overlap", "boilerplate_min_articles", "boilerplate_frequent_articles"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.canonical not in ("earliest", "longest"):
             raise ValueError(f"canonical must be 'earliest' or 'longest', got {self.canonical!r}")
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+_MAX_DIGEST_ROUNDS = 8
+
 __all__ = ["verify_pairs", "PairScores", "union_find", "link_articles", "choose_canonical"]
 
 
@@ -186,17 +188,24 @@ def link_articles(
     # links inside one Jaccard group need no choosing
     across = strong_label[child] != strong_label[parent]
     child, parent, cont, jac = child[across], parent[across], cont[across], jac[across]
-    linked = strong | contained
-    best = _best_parents(child, parent, cont, jac, tiebreak)
-    digests = _digests(child[best], parent[best], strong_label, scores.left[linked], scores.right[linked])
-    if len(digests):
-        keep = ~np.isin(parent, digests)
-        child, parent, cont, jac = child[keep], parent[keep], cont[keep], jac[keep]
-        best = _best_parents(child, parent, cont, jac, tiebreak)
+    linked_left, linked_right = scores.left[strong | contained], scores.right[strong | contained]
+    # A digest's near copies are digests too, and the briefs' next best container may be one of
+    # them: exclude whole Jaccard groups and look again until no new digest turns up.
+    excluded = np.empty(0, dtype=np.int64)
+    keep = np.ones(len(child), dtype=np.bool_)
+    for _ in range(_MAX_DIGEST_ROUNDS):
+        keep = ~np.isin(strong_label[parent], excluded)
+        best = _best_parents(child[keep], parent[keep], cont[keep], jac[keep], tiebreak)
+        chosen_child, chosen_parent = child[keep][best], parent[keep][best]
+        digests = _digests(chosen_child, chosen_parent, strong_label, linked_left, linked_right)
+        new = np.setdiff1d(strong_label[digests], excluded)
+        if len(new) == 0:
+            break
+        excluded = np.union1d(excluded, new)
     return union_find(
         n,
-        np.concatenate([scores.left[strong], child[best]]),
-        np.concatenate([scores.right[strong], parent[best]]),
+        np.concatenate([scores.left[strong], chosen_child]),
+        np.concatenate([scores.right[strong], chosen_parent]),
     )
 
 

@@ -12,6 +12,7 @@ import contextlib
 import gzip
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 import orjson
+
+_BOM = b"\xef\xbb\xbf"
 
 __all__ = [
     "InputLine",
@@ -74,8 +77,19 @@ def spool_stdin(directory: str | None = None) -> Path:
     return Path(name)
 
 
+_BIG_INT_RE = re.compile(rb"(?<![\d.eE+-])-?\d{20,}(?![\d.eE])")
+
+
 def parse_record(raw: bytes) -> Any:
     """Decode one JSON line; raise ``ValueError`` with a reason a user can act on."""
+    if raw[:3] == _BOM:
+        raw = raw[3:]
+    if _BIG_INT_RE.search(raw):
+        # orjson turns integers beyond 64 bits into floats; keep them exact
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as err:
@@ -116,7 +130,7 @@ def dump_record(record: Any) -> bytes:
     try:
         return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
     except TypeError:
-        return json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from dedup.boilerplate import boilerplate_lines
+from dedup.boilerplate import boilerplate_mask, line_outlets, line_recurrence
 from dedup.config import NearDupConfig
 from dedup.groups import PairScores, choose_canonical, link_articles, verify_pairs
 from dedup.lsh import band_keys, candidate_pairs, lsh_params
@@ -42,8 +42,9 @@ Progress = Callable[[str, int, int | None], None]
 class DuplicateIdError(RecordError):
     """An article id that was seen before; ``first_index`` is the earlier article's index."""
 
-    def __init__(self, message: str, first_index: int) -> None:
-        super().__init__(message)
+    def __init__(self, article_id: ArticleId, first_index: int) -> None:
+        super().__init__(f"duplicate id {article_id!r} (first seen as article {first_index + 1})")
+        self.article_id = article_id
         self.first_index = first_index
 
 
@@ -144,11 +145,11 @@ class DupFinder:
         self._outlet_codes: dict[str, int] = {}
         self._outlet: list[int] = []
         self._dates: list[float] = []
-        self._lengths: list[int] = []
         self._pending: list[str] = []
         self._batches: list[TokenBatch] = []
         self._started = time.perf_counter()
         self._seconds: dict[str, float] = {"read": 0.0}
+        self._spent = False
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -158,9 +159,9 @@ class DupFinder:
 
     def add(self, article: Article) -> int:
         """Add one article; returns its index. Raises :class:`DuplicateIdError` for a seen id."""
+        self._check_open()
         if article.id in self._index:
-            first = self._index[article.id]
-            raise DuplicateIdError(f"duplicate id {article.id!r} (first seen as article {first + 1})", first)
+            raise DuplicateIdError(article.id, self._index[article.id])
         i = len(self._ids)
         self._index[article.id] = i
         self._ids.append(article.id)
@@ -170,11 +171,14 @@ class DupFinder:
         else:
             self._outlet.append(-1)
         self._dates.append(np.nan if article.published_at is None else article.published_at)
-        self._lengths.append(len(article.text) or len(article.title))
         self._pending.append(article_text(article.title, article.text))
         if len(self._pending) >= self.config.batch_size:
             self._flush()
         return i
+
+    def _check_open(self) -> None:
+        if self._spent:
+            raise RuntimeError("this DupFinder has finished; start a new one for more articles")
 
     def _flush(self) -> None:
         if self._pending:
@@ -189,7 +193,9 @@ class DupFinder:
 
     def finish(self) -> DupResult:
         """Group everything added so far. The finder is spent afterwards."""
+        self._check_open()
         self._flush()
+        self._spent = True
         cfg = self.config
         n = len(self._ids)
         secs = self._seconds
@@ -198,7 +204,6 @@ class DupFinder:
         id_hash = np.array(self._id_hash, dtype=np.uint64)
         outlet = np.array(self._outlet, dtype=np.int64)
         dates = np.array(self._dates, dtype=np.float64)
-        lengths = np.array(self._lengths, dtype=np.int64)
 
         t = time.perf_counter()
         keep = self._learn_boilerplate(outlet, id_hash, stats)
@@ -250,6 +255,8 @@ class DupFinder:
         stats.linked_pairs = int(linked.sum())
         counts = np.bincount(labels, minlength=n)
         in_groups = np.flatnonzero(counts[labels] > 1)
+        # "longest" means the most words after cleaning: boilerplate does not make a copy longer
+        lengths = sets.n_tokens.astype(np.int64)
         canonical = choose_canonical(labels, dates, lengths, _id_rank(self._ids, in_groups), cfg.canonical)
         secs["group"] = time.perf_counter() - t
         stats.groups = int(np.count_nonzero(canonical == np.arange(n)))
@@ -287,19 +294,18 @@ class DupFinder:
         headline_hash = hash_all[head_all]
         empty_headline = np.concatenate(line_tokens)[head_all] == 0
         headline_key = np.where(empty_headline, id_hash, headline_hash)
-        line_outlet = np.where(head_all, -1, outlet[line_doc_all])
-        boiler = boilerplate_lines(
-            line_outlet, hash_all, headline_key[line_doc_all], cfg.boilerplate_min_articles
+        line_outlet = np.where(head_all, -2, outlet[line_doc_all])  # -2: a headline, -1: unknown outlet
+        recurrence = line_recurrence(line_outlet, hash_all, headline_key[line_doc_all])
+        boiler = boilerplate_mask(
+            recurrence,
+            line_outlets(line_outlet, hash_all),
+            line_doc_all,
+            np.concatenate(line_tokens),
+            len(self._ids),
+            min_articles=cfg.boilerplate_min_articles,
+            frequent_articles=cfg.boilerplate_frequent_articles,
+            min_tokens=cfg.min_tokens,
         )
-        if boiler.any():
-            # never strip an article below the minimum length: it was all "boilerplate", i.e. the
-            # outlet ran the same short text again, which is a copy, not a template
-            tokens_all = np.concatenate(line_tokens)
-            n = len(self._ids)
-            total = np.bincount(line_doc_all, weights=tokens_all, minlength=n)
-            kept = np.bincount(line_doc_all, weights=np.where(boiler, 0, tokens_all), minlength=n)
-            restore = (kept < cfg.min_tokens) & (total >= cfg.min_tokens)
-            boiler &= ~restore[line_doc_all]
         stats.boilerplate_lines = int(boiler.sum())
         keep = ~boiler
         return np.split(keep, np.cumsum([len(b.line_hashes) for b in self._batches])[:-1])
@@ -417,12 +423,13 @@ def find_near_duplicates(
     >>> [tuple(a) for a in result.assignments()]                    # doctest: +SKIP
     [('a', 'a', True), ('b', 'a', False)]
 
-    Records that fail validation raise :class:`~dedup.records.RecordError` (``on_error="raise"``) or
-    are listed in ``result.rejects`` as ``(position, reason)`` (``on_error="skip"``).
+    Records that fail validation raise :class:`~dedup.records.RecordError` (``on_error="raise"``;
+    a repeated id raises its subclass :class:`DuplicateIdError`) or are listed in ``result.rejects``
+    as ``(record_number, reason)`` with 1-based record numbers (``on_error="skip"``).
     """
     finder = DupFinder(config, progress)
     rejects: list[tuple[int, str]] = []
-    for position, record in enumerate(records):
+    for number, record in enumerate(records, start=1):
         try:
             article = (
                 record if isinstance(record, Article) else article_from_record(record, fields or FieldMap())
@@ -430,8 +437,9 @@ def find_near_duplicates(
             finder.add(article)
         except RecordError as err:
             if on_error == "raise":
-                raise RecordError(f"record {position + 1}: {err}") from None
-            rejects.append((position, str(err)))
+                err.args = (f"record {number}: {err}",)
+                raise
+            rejects.append((number, str(err)))
     result = finder.finish()
     result.rejects = rejects
     return result

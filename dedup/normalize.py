@@ -16,6 +16,15 @@ import unicodedata
 __all__ = ["normalize_text", "strip_junk", "article_text", "JUNK_LINE_PATTERNS"]
 
 _TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,500})?/?>")
+# block-level tags end a line, so junk lines and boilerplate stay lines in HTML bodies
+_BLOCK_TAG_RE = re.compile(
+    r"</?(?:p|br|div|li|ul|ol|h[1-6]|tr|table|blockquote|section|article|aside|figure|figcaption|header|footer"
+    r"|nav|pre|hr|dd|dt|dl)(?:\s[^<>]{0,500})?/?>",
+    re.IGNORECASE,
+)
+_INVISIBLE_RE = re.compile(
+    r"<(script|style|noscript|template)\b[^>]{0,500}>.*?</\1\s*>", re.IGNORECASE | re.DOTALL
+)
 _OTHER_NEWLINES = ("\u2028", "\u2029", "\x85")
 
 #: Lines (after case folding) that are junk wherever they appear. Each pattern must match a whole
@@ -34,12 +43,17 @@ JUNK_LINE_PATTERNS: tuple[str, ...] = (
     r"\(?(?:ap|afp|reuters|getty|epa|pa|aap|dpa|ansa|xinhua|efe) ?(?:photo|images?|video)[^)\n]{0,80}\)?",
     r"(?:image|photo|picture) (?:copyright|source|caption)[^\n]{0,120}",
     r"(?:©|\(c\)) ?[^\n]{0,100}",
-    r"copyright (?:©|\(c\) )?\d{4}[^\n]{0,100}",
+    r"copyright (?:©|\(c\) )?\d{4}[^\n]{0,100}(?<![.!?])",
     r"[^\n]{0,100}all rights reserved\.?",
     r"this (?:material|article|story) (?:may not|must not) be (?:published|broadcast|rewritten|redistributed)"
     r"[^\n]{0,120}",
-    r"(?:updated|published|posted|last updated|first published)[: ]+[^\n]{0,60}",
-    r"(?:by|words by|reporting by|written by) [^\n.]{1,80}",
+    # "Updated 10:45 EST", "Published: 3 March 2024", "Posted on Mon, Mar 3": a date must follow
+    r"(?:updated|published|posted|last updated|first published)(?: on| at)?:? ?"
+    r"(?:\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun|today|yesterday)"
+    r"[^\n]{0,50}(?<![.!?])",
+    # bylines: "By Jane Doe", "By Jane Doe and Li Wei, Reuters" -- a few name words, no sentence
+    r"(?:by|words by|reporting by|written by|reported by) [\w'’.-]+(?: [\w'’.-]+){0,3}"
+    r"(?:,? (?:and|&) [\w'’.-]+(?: [\w'’.-]+){0,3})?(?: ?[,;|/•·-] ?[^\n]{1,60})?(?<![.!?])",
     r"(?:\d+|one|two|three|four|five) min(?:ute)?s? read",
     r"read (?:more|next|also|full story)[^\n]{0,100}",
     r"(?:listen to|watch|play) (?:this|the) (?:article|story|video)[^\n]{0,60}",
@@ -82,6 +96,8 @@ def normalize_text(text: str) -> str:
     if not text:
         return ""
     if "<" in text:
+        text = _INVISIBLE_RE.sub(" ", text)
+        text = _BLOCK_TAG_RE.sub("\n", text)
         text = _TAG_RE.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)

@@ -65,7 +65,7 @@ def parse_date(value: Any) -> float | None:
     if s.lstrip("-").replace(".", "", 1).isdigit():
         return parse_date(float(s))
     try:
-        dt = datetime.fromisoformat(s.replace("Z", "+00:00") if s.endswith(("Z", "z")) else s)
+        dt = datetime.fromisoformat(s[:-1] + "+00:00" if s.endswith(("Z", "z")) else s)
     except ValueError:
         try:
             dt = email.utils.parsedate_to_datetime(s)
@@ -98,7 +98,15 @@ def _string_field(record: Mapping[str, Any], name: str, flag: str) -> str:
 
 
 def _kind(value: Any) -> str:
-    names = {list: "a list", dict: "an object", bool: "a boolean", int: "a number", float: "a number"}
+    names = {
+        list: "a list",
+        dict: "an object",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        type(None): "null",
+    }
     return names.get(type(value), f"a {type(value).__name__}")
 
 

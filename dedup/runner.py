@@ -63,8 +63,10 @@ def scan_articles(
                 accept(article_from_record(line.record, fields))
             except RecordError as err:
                 first = getattr(err, "first_index", None)
-                if first is not None:  # a duplicate id: say where it was first seen
-                    reason = f"{str(err).split(' (')[0]} (first seen on line {scan.article_lines[first]})"
+                if first is not None:  # a duplicate id: say on which line it was first seen
+                    reason = (
+                        f"duplicate id {err.article_id!r} (first seen on line {scan.article_lines[first]})"
+                    )
                 else:
                     reason = str(err)
         if reason is None:

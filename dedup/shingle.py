@@ -6,9 +6,9 @@ document offsets (:func:`encode_batch`); :func:`tokenize` turns it into 32-bit t
 into lines; :func:`shingle_sets` turns kept lines into sorted, de-duplicated 32-bit shingle hashes
 per article, plus the *lead* shingles (the first sentences of the body) used to find briefs.
 
-Tokens: runs of letters and digits (any non-ASCII letter counts as a letter), with apostrophes
-dropped (``don't`` -> ``dont``); each CJK ideograph or kana is a token of its own; everything else
-separates tokens. A shingle is ``shingle_size`` consecutive tokens of one segment: the headline is
+Tokens: runs of letters, digits and combining marks (by Unicode category, :func:`char_classes`),
+with apostrophes dropped (``don't`` -> ``dont``); each CJK ideograph or kana is a token of its own;
+everything else separates tokens. A shingle is ``shingle_size`` consecutive tokens of one segment: the headline is
 one segment and the kept body lines are another, so a changed headline changes only a handful of
 shingles and dropped boilerplate lines leave no seam.
 
@@ -19,7 +19,9 @@ versions of the compiled ones) so that any shingle can be hashed outside this mo
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numba import njit, prange
@@ -105,38 +107,43 @@ def _fmix64(h):
     return h
 
 
+_SEPARATOR, _WORD, _IGNORED, _ALONE = 0, 1, 2, 3
+_CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+
+
+@lru_cache(maxsize=1)
+def char_classes() -> np.ndarray:
+    """Class of every Basic Multilingual Plane code point, from its Unicode category.
+
+    Letters, digits and combining marks make words; apostrophes are dropped inside words; CJK
+    ideographs and kana are tokens on their own; everything else (punctuation, symbols, spaces,
+    controls) separates tokens.
+    """
+    table = np.zeros(0x10000, dtype=np.uint8)
+    for cp in range(0x10000):
+        if unicodedata.category(chr(cp))[0] in "LNM":
+            table[cp] = _WORD
+    for lo, hi in _CJK_RANGES:
+        table[lo : hi + 1] = np.where(table[lo : hi + 1] == _WORD, _ALONE, _SEPARATOR)
+    table[0x3005] = _ALONE  # the ideographic iteration mark
+    table[[0x27, 0x2019, 0x02BC]] = _IGNORED
+    table.setflags(write=False)
+    return table
+
+
 @njit(cache=True)
-def _char_class(cp):
-    """0: separator, 1: word character, 2: ignored inside words, 3: a token on its own (CJK)."""
-    if cp < 128:
-        if (cp >= 97 and cp <= 122) or (cp >= 48 and cp <= 57) or (cp >= 65 and cp <= 90):
-            return 1
-        if cp == 39:  # apostrophe
-            return 2
-        return 0
-    if cp == 0x2019 or cp == 0x02BC:  # right single quote, modifier apostrophe
-        return 2
-    if cp <= 0xBF or cp == 0xD7 or cp == 0xF7:  # Latin-1 punctuation and symbols, NBSP
-        return 0
-    if (cp >= 0x2000 and cp <= 0x2BFF) or (cp >= 0x3000 and cp <= 0x303F) or (cp >= 0xFE30 and cp <= 0xFE4F):
-        return 0  # general punctuation, symbols, arrows, CJK punctuation
-    if cp >= 0xFF00 and cp <= 0xFF0F:
-        return 0
-    if cp >= 0x1F000 and cp <= 0x1FAFF:
+def _char_class(cp, table):
+    if cp < 0x10000:
+        return table[cp]
+    if 0x20000 <= cp <= 0x3FFFF:
+        return 3  # CJK extension ideographs
+    if 0x1F000 <= cp <= 0x1FAFF:
         return 0  # emoji and pictographs
-    if (
-        (cp >= 0x3040 and cp <= 0x30FF)
-        or (cp >= 0x3400 and cp <= 0x4DBF)
-        or (cp >= 0x4E00 and cp <= 0x9FFF)
-        or (cp >= 0xF900 and cp <= 0xFAFF)
-        or (cp >= 0x20000 and cp <= 0x2FFFF)
-    ):
-        return 3
     return 1
 
 
 @njit(cache=True)
-def _tokenize(buf, doc_off, tokens, line_off, line_hash, doc_line_off):
+def _tokenize(buf, doc_off, table, tokens, line_off, line_hash, doc_line_off):
     n_docs = len(doc_off) - 1
     nt = 0
     nl = 0
@@ -175,7 +182,7 @@ def _tokenize(buf, doc_off, tokens, line_off, line_hash, doc_line_off):
                 else:
                     cp = 32  # stray byte: a separator
                     step = 1
-            cls = _char_class(cp) if cp != 10 else 0
+            cls = _char_class(cp, table) if cp != 10 else 0
             if cls == 1:
                 if 65 <= cp <= 90:
                     th = (th ^ np.uint64(cp + 32)) * _FNV_PRIME
@@ -345,7 +352,7 @@ def tokenize(texts: list[str]) -> TokenBatch:
     line_off = np.empty(max_lines + 1, dtype=np.int64)
     line_hash = np.empty(max_lines, dtype=np.uint64)
     doc_line_off = np.empty(n_docs + 1, dtype=np.int64)
-    nt, nl = _tokenize(buf, doc_off, tokens, line_off, line_hash, doc_line_off)
+    nt, nl = _tokenize(buf, doc_off, char_classes(), tokens, line_off, line_hash, doc_line_off)
     return TokenBatch(tokens[:nt].copy(), line_off[: nl + 1].copy(), line_hash[:nl].copy(), doc_line_off)
 
 

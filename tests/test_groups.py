@@ -1,0 +1,224 @@
+"""Tests for dedup.groups: exact verification, union-find, digest-guarded linking, canonical choice."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.groups import choose_canonical, link_articles, union_find, verify_pairs
+
+
+def csr(sets: list[set[int]]) -> tuple[np.ndarray, np.ndarray]:
+    arrays = [np.array(sorted(s), dtype=np.uint32) for s in sets]
+    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(a) for a in arrays])
+    flat = np.concatenate(arrays) if arrays else np.empty(0, dtype=np.uint32)
+    return flat, offsets
+
+
+def components(labels) -> frozenset[frozenset[int]]:
+    by: dict[int, set[int]] = {}
+    for i, label in enumerate(np.asarray(labels).tolist()):
+        by.setdefault(label, set()).add(i)
+    return frozenset(frozenset(c) for c in by.values())
+
+
+# --- verify_pairs --------------------------------------------------------------------------------------------
+
+small_sets = st.lists(st.sets(st.integers(0, 40), max_size=30), min_size=2, max_size=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sets=small_sets, data=st.data())
+def test_verify_pairs_matches_set_arithmetic(sets, data):
+    n = len(sets)
+    pairs = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=20))
+    left = np.array([p[0] for p in pairs], dtype=np.int64)
+    right = np.array([p[1] for p in pairs], dtype=np.int64)
+    scores = verify_pairs(*csr(sets), left, right)
+    for k, (i, j) in enumerate(pairs):
+        a, b = sets[i], sets[j]
+        shared = len(a & b)
+        assert scores.shared[k] == shared
+        assert scores.jaccard[k] == pytest.approx(shared / len(a | b) if a | b else 0.0)
+        smaller = min(len(a), len(b))
+        assert scores.containment[k] == pytest.approx(shared / smaller if smaller else 0.0)
+
+
+def test_verify_pairs_example():
+    scores = verify_pairs(*csr([{1, 2, 3, 4}, {3, 4, 5}, set()]), np.array([0, 0]), np.array([1, 2]))
+    assert scores.shared.tolist() == [2, 0]
+    assert scores.jaccard.tolist() == [0.4, 0.0]
+    assert scores.containment.tolist() == [pytest.approx(2 / 3), 0.0]
+
+
+# --- union_find ----------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 25), data=st.data())
+def test_union_find_gives_components_labelled_by_smallest_member(n, data):
+    edges = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=30))
+    labels = union_find(
+        n, np.array([e[0] for e in edges], dtype=np.int64), np.array([e[1] for e in edges], dtype=np.int64)
+    )
+    # reference: repeated merging of Python sets
+    comps = [{i} for i in range(n)]
+    for a, b in edges:
+        ca = next(c for c in comps if a in c)
+        cb = next(c for c in comps if b in c)
+        if ca is not cb:
+            ca |= cb
+            comps.remove(cb)
+    assert components(labels) == frozenset(frozenset(c) for c in comps)
+    for c in comps:
+        assert all(labels[i] == min(c) for i in c)
+
+
+def test_union_find_without_edges():
+    assert union_find(3, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)).tolist() == [0, 1, 2]
+
+
+# --- link_articles -------------------------------------------------------------------------------------------
+
+# Shingle sets standing in for articles: a full story is 200 shingles, a brief its first 30.
+STORY_A = set(range(0, 200))
+BRIEF_A = set(range(0, 30))
+STORY_B = set(range(1000, 1200))
+BRIEF_B = set(range(1000, 1030))
+DIGEST = BRIEF_A | BRIEF_B | set(range(5000, 5040))  # a roundup: two briefs and a third item
+
+
+def link(sets: list[set[int]], *, threshold=0.5, containment=0.8, min_overlap=15, tiebreak=None):
+    flat, offsets = csr(sets)
+    pairs = list(itertools.combinations(range(len(sets)), 2))
+    left = np.array([p[0] for p in pairs], dtype=np.int64)
+    right = np.array([p[1] for p in pairs], dtype=np.int64)
+    scores = verify_pairs(flat, offsets, left, right)
+    tiebreak = np.arange(len(sets), dtype=np.uint64) if tiebreak is None else tiebreak
+    labels = link_articles(
+        len(sets),
+        scores,
+        np.diff(offsets),
+        tiebreak,
+        jaccard_threshold=threshold,
+        containment_threshold=containment,
+        min_overlap=min_overlap,
+    )
+    return components(labels)
+
+
+def groups(*members) -> frozenset[frozenset[int]]:
+    return frozenset(frozenset(m) for m in members)
+
+
+def test_jaccard_edges_join():
+    copy = set(range(10, 210))  # Jaccard 190/210 with STORY_A
+    edited = set(range(20, 220))  # 180/220 with STORY_A, 190/210 with copy
+    assert link([STORY_A, copy, edited, STORY_B]) == groups({0, 1, 2}, {3})
+    assert link([STORY_A, copy], threshold=0.95, containment=1.0) == groups({0}, {1})
+
+
+def test_brief_attaches_to_its_container():
+    assert link([STORY_A, BRIEF_A, STORY_B]) == groups({0, 1}, {2})
+
+
+def test_containment_needs_min_overlap():
+    tiny = set(range(0, 10))
+    assert link([STORY_A, tiny]) == groups({0}, {1})
+    assert link([STORY_A, tiny], min_overlap=10) == groups({0, 1})
+
+
+def test_containment_threshold():
+    mostly = set(range(0, 24)) | set(range(3000, 3006))  # 80% of it inside STORY_A
+    assert link([STORY_A, mostly]) == groups({0, 1})
+    assert link([STORY_A, mostly], containment=0.9) == groups({0}, {1})
+
+
+def test_digest_does_not_merge_unrelated_stories():
+    assert link([STORY_A, BRIEF_A, STORY_B, BRIEF_B, DIGEST]) == groups({0, 1}, {2, 3}, {4})
+
+
+def test_digest_alone_keeps_its_briefs_apart():
+    assert link([BRIEF_A, BRIEF_B, DIGEST]) == groups({0}, {1}, {2})
+
+
+def test_container_of_two_related_briefs_is_not_a_digest():
+    brief = set(range(0, 20))
+    excerpt = set(range(4, 60))  # not a Jaccard copy of the brief, but holds 80% of it
+    assert link([STORY_A, brief, excerpt]) == groups({0, 1, 2})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation: a container holding two non-overlapping pieces of itself (a lead brief and a later "
+    "excerpt) with no near copy present looks exactly like a digest, and the pieces stay apart",
+)
+def test_story_with_lead_brief_and_later_excerpt_keeps_both():
+    later = set(range(150, 180))
+    assert link([STORY_A, BRIEF_A, later]) == groups({0, 1, 2})
+
+
+def test_syndicated_digest_does_not_merge_unrelated_stories():
+    digest_copy = DIGEST | {9999}  # the same roundup at a second outlet, one word different
+    labels = link([STORY_A, BRIEF_A, STORY_B, BRIEF_B, DIGEST, digest_copy])
+    assert not any({1, 3} <= g for g in labels)
+    assert labels == groups({0, 1}, {2, 3}, {4, 5})
+
+
+def test_link_articles_is_independent_of_article_order():
+    sets = [STORY_A, BRIEF_A, STORY_B, BRIEF_B, DIGEST, set(range(10, 210))]
+    base = link(sets, tiebreak=np.arange(6, dtype=np.uint64) * 7919)
+    for perm in itertools.islice(itertools.permutations(range(6)), 0, 720, 97):
+        got = link([sets[p] for p in perm], tiebreak=np.array(perm, dtype=np.uint64) * 7919)
+        assert groups(*({perm[i] for i in c} for c in got)) == base
+
+
+# --- choose_canonical ----------------------------------------------------------------------------------------
+
+NAN = np.nan
+
+
+def canonical(labels, dates, lengths, ids, rule="earliest"):
+    return choose_canonical(
+        np.array(labels, dtype=np.int64),
+        np.array(dates, dtype=np.float64),
+        np.array(lengths, dtype=np.int64),
+        np.array(ids, dtype=np.int64),
+        rule,
+    ).tolist()
+
+
+def test_earliest_rule():
+    #          group 0 .............   group 4 ........
+    labels = [0, 0, 0, 0, 4, 4, 4, 7]
+    dates = [30, 10, 10, NAN, NAN, NAN, NAN, 5]
+    lengths = [900, 100, 200, 999, 50, 80, 80, 10]
+    ids = [1, 2, 3, 4, 8, 6, 5, 7]
+    # group 0: earliest date 10 (1 and 2), then the longer one -> 2; undated 3 loses despite its length
+    # group 4: all undated -> longest (5 and 6 tie at 80) -> smallest id rank (6 has rank 5)
+    assert canonical(labels, dates, lengths, ids) == [2, 2, 2, 2, 6, 6, 6, 7]
+
+
+def test_longest_rule():
+    labels = [0, 0, 0, 0, 4, 4, 4]
+    dates = [30, 10, 10, NAN, 20, NAN, 10]
+    lengths = [900, 100, 200, 900, 80, 80, 80]
+    ids = [2, 4, 3, 1, 9, 8, 7]
+    # group 0: longest 900 (0 and 3) -> dated before undated -> 0
+    # group 4: all 80 -> earliest date -> 6
+    assert canonical(labels, dates, lengths, ids, "longest") == [0, 0, 0, 0, 6, 6, 6]
+
+
+def test_smallest_id_breaks_full_ties():
+    assert canonical([0, 0, 0], [NAN] * 3, [5, 5, 5], [3, 1, 2]) == [1, 1, 1]
+    assert canonical([0, 0, 0], [1, 1, 1], [5, 5, 5], [3, 1, 2], "longest") == [1, 1, 1]
+
+
+def test_unknown_rule():
+    with pytest.raises(ValueError, match="earliest"):
+        canonical([0], [1], [1], [1], "newest")

@@ -1,0 +1,243 @@
+"""Tests for dedup.io and dedup.runner: numbered lines, rejects, atomic outputs, the two-pass runner."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import sys
+from types import SimpleNamespace
+
+import pytest
+from conftest import read_jsonl, write_jsonl
+
+from dedup.io import RejectWriter, atomic_output, dump_record, parse_record, read_lines, spool_stdin
+from dedup.neardup import DupFinder
+from dedup.records import FieldMap
+from dedup.runner import InputError, scan_articles, write_annotated
+
+LINES = [
+    b'{"id": "a", "text": "first"}\n',
+    b"\n",
+    b"not json\n",
+    b'{"id": "b", "text": "caf\xc3\xa9"}\n',
+    b'{"id": "c", "text": "bad \xff byte"}\n',
+    b"[1, 2]\r\n",
+    b'{"id": "d"}',  # no newline at the end of the file
+]
+
+
+def check_lines(lines):
+    assert [line.number for line in lines] == [1, 2, 3, 4, 5, 6, 7]
+    assert [line.raw for line in lines] == LINES
+    assert lines[0].record == {"id": "a", "text": "first"} and lines[0].error is None
+    assert lines[1].error == "blank line" and lines[1].record is None
+    assert lines[2].error.startswith("malformed JSON: ")
+    assert lines[3].record == {"id": "b", "text": "café"}
+    assert lines[4].error == "invalid UTF-8 at byte 25" and lines[4].record is None
+    assert lines[5].record == [1, 2]
+    assert lines[6].record == {"id": "d"}
+
+
+def test_read_lines_plain(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"".join(LINES))
+    check_lines(list(read_lines(path)))
+    check_lines(list(read_lines(str(path))))
+
+
+def test_read_lines_gz(tmp_path):
+    path = tmp_path / "in.jsonl.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(b"".join(LINES))
+    check_lines(list(read_lines(path)))
+
+
+def test_read_lines_stdin(monkeypatch):
+    monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=io.BytesIO(b"".join(LINES))))
+    check_lines(list(read_lines("-")))
+
+
+def test_read_lines_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        list(read_lines(tmp_path / "missing.jsonl"))
+
+
+def test_parse_record_reasons():
+    assert parse_record(b'{"n": 1}') == {"n": 1}
+    with pytest.raises(ValueError, match=r"^malformed JSON: .*line 1 column \d+"):
+        parse_record(b'{"n": 1,}')
+    with pytest.raises(ValueError, match="^invalid UTF-8 at byte 1$"):
+        parse_record(b'"\xc3("')
+
+
+def test_parse_record_keeps_big_integers():
+    record = parse_record(b'{"n": 18446744073709551617}')
+    assert record["n"] == 2**64 + 1 and isinstance(record["n"], int)
+
+
+def test_parse_record_accepts_byte_order_mark():
+    assert parse_record(b'\xef\xbb\xbf{"id": 1}\n') == {"id": 1}
+
+
+def test_dump_record():
+    assert dump_record({"id": "é", "n": [1, 2.5, None]}) == '{"id":"é","n":[1,2.5,null]}\n'.encode()
+    assert json.loads(dump_record({"n": 2**70})) == {"n": 2**70}  # beyond orjson: stdlib fallback
+
+
+# --- atomic_output -------------------------------------------------------------------------------------------
+
+
+def test_atomic_output_writes_on_success(tmp_path):
+    target = tmp_path / "sub" / "out.jsonl"
+    with atomic_output(target) as out:
+        out.write(b"one\n")
+        assert not target.exists()
+    assert target.read_bytes() == b"one\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.jsonl"]
+
+
+@pytest.mark.parametrize("name", ["out.jsonl", "out.jsonl.gz"])
+def test_atomic_output_leaves_nothing_when_the_block_raises(tmp_path, name):
+    target = tmp_path / name
+    with pytest.raises(RuntimeError, match="boom"), atomic_output(target) as out:
+        out.write(b"partial\n" * 1000)
+        raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_output_keeps_the_old_file_when_the_block_raises(tmp_path):
+    target = tmp_path / "out.jsonl"
+    target.write_bytes(b"old\n")
+    with pytest.raises(KeyboardInterrupt), atomic_output(target) as out:
+        out.write(b"new\n")
+        raise KeyboardInterrupt
+    assert target.read_bytes() == b"old\n"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_atomic_output_gz(tmp_path):
+    target = tmp_path / "out.jsonl.gz"
+    with atomic_output(target) as out:
+        out.write(b'{"a": 1}\n')
+    assert gzip.decompress(target.read_bytes()) == b'{"a": 1}\n'
+
+
+def test_atomic_output_stdout(monkeypatch):
+    buffer = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", SimpleNamespace(buffer=buffer))
+    for path in (None, "-"):
+        with atomic_output(path) as out:
+            out.write(b"x")
+    assert buffer.getvalue() == b"xx"
+
+
+def test_reject_writer(tmp_path):
+    target = tmp_path / "rejects.jsonl"
+    writer = RejectWriter(target)
+    scan_articles(
+        write_jsonl(tmp_path / "in.jsonl", ['{"id": 1}\n', "oops\n", '{"id": 1}\n', "\n"]),
+        DupFinder().add,
+        fields=FieldMap(),
+        on_error="skip",
+        rejects=writer,
+    )
+    assert not target.exists()  # nothing under the real name until closed
+    writer.close()
+    rejects = read_jsonl(target)
+    assert [(r["line"], r["raw"]) for r in rejects] == [(2, "oops"), (3, '{"id": 1}'), (4, "")]
+    assert rejects[0]["reason"].startswith("malformed JSON")
+    assert rejects[1]["reason"] == "duplicate id 1 (first seen on line 1)"
+    assert rejects[2]["reason"] == "blank line"
+    assert writer.count == 3
+    assert writer.reasons == {"malformed JSON": 1, "duplicate id 1": 1, "blank line": 1}
+
+
+def test_reject_writer_aborted_leaves_nothing(tmp_path):
+    writer = RejectWriter(tmp_path / "rejects.jsonl")
+    writer.close(ok=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reject_raw_keeps_invalid_bytes_visible(tmp_path):
+    target = tmp_path / "rejects.jsonl"
+    writer = RejectWriter(target)
+    (tmp_path / "bad.jsonl").write_bytes(b'{"id": "\xff"}\r\n')
+    scan_articles(tmp_path / "bad.jsonl", DupFinder().add, fields=FieldMap(), on_error="skip", rejects=writer)
+    writer.close()
+    assert read_jsonl(target) == [{"line": 1, "reason": "invalid UTF-8 at byte 8", "raw": '{"id": "\\xff"}'}]
+
+
+# --- the two-pass runner -------------------------------------------------------------------------------------
+
+
+def test_scan_and_write_account_for_every_line(tmp_path):
+    records = [
+        '{"id": "a", "title": "T", "text": "x", "keep": [1, {"deep": true}]}\n',
+        '{"id": "b", "text": ["list"]}\n',
+        "\n",
+        '{"id": "c", "text": "y"}\n',
+        '{"id": "a", "text": "again"}\n',
+        "{broken\n",
+    ]
+    path = write_jsonl(tmp_path / "in.jsonl", records)
+    finder = DupFinder()
+    writer = RejectWriter(tmp_path / "rejects.jsonl")
+    scan = scan_articles(path, finder.add, fields=FieldMap(), on_error="skip", rejects=writer)
+    writer.close()
+    assert scan.lines == 6 and scan.articles == 2
+    assert list(scan.article_lines) == [1, 4]
+    rejects = read_jsonl(tmp_path / "rejects.jsonl")
+    assert [r["line"] for r in rejects] == [2, 3, 5, 6]
+    assert "is a list" in rejects[0]["reason"]
+    assert rejects[2]["reason"] == "duplicate id 'a' (first seen on line 1)"
+
+    seen = []
+
+    def annotate(i, record):
+        seen.append(i)
+        record["index"] = i
+
+    written = write_annotated(scan, tmp_path / "out.jsonl", annotate)
+    assert written == 2 and seen == [0, 1]
+    out = read_jsonl(tmp_path / "out.jsonl")
+    assert out == [
+        {"id": "a", "title": "T", "text": "x", "keep": [1, {"deep": True}], "index": 0},
+        {"id": "c", "text": "y", "index": 1},
+    ]
+    assert written + writer.count == scan.lines
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("{broken\n", "malformed JSON"),
+        ('{"title": "no id"}\n', 'missing id field "id"'),
+        ('{"id": "x", "text": 5}\n', 'field "text" is a number'),
+    ],
+)
+def test_scan_fail_mode_names_file_and_line(tmp_path, line, reason):
+    path = write_jsonl(tmp_path / "in.jsonl", ['{"id": "ok"}\n', "\n", line])
+    with pytest.raises(InputError) as info:
+        scan_articles(
+            path,
+            DupFinder().add,
+            fields=FieldMap(),
+            on_error="fail",
+            rejects=RejectWriter(None),
+            display_name="in.jsonl",
+        )
+    assert str(info.value).startswith(f"in.jsonl:3: {reason}")
+
+
+def test_duplicate_id_reason_keeps_the_whole_id(tmp_path):
+    path = write_jsonl(tmp_path / "in.jsonl", [{"id": "story (1)"}, {"id": "story (1)"}])
+    with pytest.raises(InputError) as info:
+        scan_articles(path, DupFinder().add, fields=FieldMap(), on_error="fail", rejects=RejectWriter(None))
+    assert "duplicate id 'story (1)' (first seen on line 1)" in str(info.value)
+
+
+def test_spool_stdin(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=io.BytesIO(b'{"id": 1}\n')))
+    path = spool_stdin(str(tmp_path))
+    assert path.parent == tmp_path and path.read_bytes() == b'{"id": 1}\n'

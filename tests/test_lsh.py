@@ -1,0 +1,185 @@
+"""Tests for dedup.lsh: datasketch's band/row choice, band keys, and candidate pairs from sorted buckets."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from datasketch.lsh import _optimal_param
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.groups import union_find
+from dedup.lsh import band_keys, candidate_pairs, collision_probability, lsh_params
+
+
+@pytest.mark.parametrize(
+    ("num_perm", "thresholds"),
+    [
+        (8, (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)),
+        (16, (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)),
+        (32, (0.05, 0.15, 0.25, 0.35, 0.45, 0.5, 0.55, 0.65, 0.75, 0.85, 0.95)),
+        (64, (0.2, 0.5, 0.85)),
+        (128, (0.5, 0.7)),
+        (256, (0.8,)),
+    ],
+)
+def test_lsh_params_equal_datasketch(num_perm, thresholds):
+    for threshold in thresholds:
+        assert lsh_params(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5), threshold
+
+
+@pytest.mark.parametrize("weights", [(0.3, 0.7), (0.9, 0.1)])
+def test_lsh_params_equal_datasketch_with_weights(weights):
+    for threshold in (0.3, 0.5, 0.8):
+        assert lsh_params(threshold, 32, *weights) == _optimal_param(threshold, 32, *weights)
+
+
+@pytest.mark.parametrize(("threshold", "num_perm"), [(0.0, 128), (1.0, 128), (1.5, 128), (0.5, 1)])
+def test_lsh_params_rejects_bad_values(threshold, num_perm):
+    with pytest.raises(ValueError, match="threshold|num_perm"):
+        lsh_params(threshold, num_perm)
+
+
+def test_collision_probability_is_the_s_curve():
+    assert collision_probability(0.0, 20, 5) == 0.0
+    assert collision_probability(1.0, 20, 5) == 1.0
+    assert collision_probability(0.5, 1, 1) == pytest.approx(0.5)
+    assert collision_probability(0.5, 2, 2) == pytest.approx(1 - 0.75**2)
+
+
+# --- band keys -----------------------------------------------------------------------------------------------
+
+
+def test_band_keys_equal_iff_band_rows_equal():
+    rng = np.random.default_rng(1)
+    sig = rng.integers(0, 2**32, size=(4, 12), dtype=np.uint32)
+    sig[1, :4] = sig[0, :4]  # band 0 shared by docs 0 and 1
+    sig[2, 8:] = sig[0, 8:]  # band 2 shared by docs 0 and 2
+    sig[3] = sig[0]
+    sig[3, 4:8] = sig[0, [5, 4, 6, 7]]  # same values, different order: a different band
+    keys = band_keys(sig, 3, 4)
+    assert keys.shape == (3, 4) and keys.dtype == np.uint64
+    assert keys[0, 0] == keys[0, 1] and keys[1, 0] != keys[1, 1] and keys[2, 0] != keys[2, 1]
+    assert keys[2, 0] == keys[2, 2] and keys[0, 0] != keys[0, 2]
+    assert keys[0, 3] == keys[0, 0] and keys[1, 3] != keys[1, 0] and keys[2, 3] == keys[2, 0]
+
+
+def test_same_rows_in_different_bands_give_different_keys():
+    sig = np.zeros((1, 8), dtype=np.uint32)
+    keys = band_keys(sig, 2, 4)
+    assert keys[0, 0] != keys[1, 0]
+
+
+def test_band_keys_need_enough_permutations():
+    with pytest.raises(ValueError, match="permutations"):
+        band_keys(np.zeros((2, 10), dtype=np.uint32), 3, 4)
+
+
+# --- candidate pairs -----------------------------------------------------------------------------------------
+
+
+def pair_set(left, right) -> set[tuple[int, int]]:
+    return set(zip(left.tolist(), right.tolist(), strict=True))
+
+
+def brute_force_pairs(keys: np.ndarray, members) -> set[tuple[int, int]]:
+    members = sorted(members)
+    return {
+        (i, j)
+        for i, j in itertools.combinations(members, 2)
+        if any(keys[b, i] == keys[b, j] for b in range(keys.shape[0]))
+    }
+
+
+def test_candidate_pairs_share_a_band_key():
+    keys = np.array(
+        [
+            [1, 1, 2, 3, 4, 5],  # 0-1
+            [7, 8, 9, 9, 9, 6],  # 2-3, 2-4, 3-4
+            [1, 1, 0, 3, 0, 5],  # 0-1 again, 2-4 again
+        ],
+        dtype=np.uint64,
+    )
+    left, right = candidate_pairs(keys, np.arange(6), np.arange(6, dtype=np.uint64))
+    assert left.tolist() == [0, 2, 2, 3]
+    assert right.tolist() == [1, 3, 4, 4]
+    assert (left < right).all()
+
+
+def test_only_members_take_part():
+    keys = np.zeros((2, 5), dtype=np.uint64)  # everyone shares every key
+    left, right = candidate_pairs(keys, np.array([4, 1, 3]), np.arange(5, dtype=np.uint64))
+    assert pair_set(left, right) == {(1, 3), (1, 4), (3, 4)}
+    left, right = candidate_pairs(keys, np.array([2]), np.arange(5, dtype=np.uint64))
+    assert len(left) == len(right) == 0
+
+
+def test_no_shared_keys_no_pairs():
+    keys = np.arange(12, dtype=np.uint64).reshape(3, 4)
+    left, right = candidate_pairs(keys, np.arange(4), np.arange(4, dtype=np.uint64))
+    assert len(left) == 0 and left.dtype == np.int64
+
+
+def test_big_bucket_is_a_connected_star_and_chain():
+    n, max_bucket = 100, 10
+    keys = np.zeros((1, n), dtype=np.uint64)
+    tiebreak = np.random.default_rng(3).permutation(n).astype(np.uint64)
+    left, right = candidate_pairs(keys, np.arange(n), tiebreak, max_bucket=max_bucket)
+    assert len(left) == 2 * n - 3  # star (n - 1) + chain (n - 2), never all n (n - 1) / 2
+    assert len(pair_set(left, right)) == len(left)
+    assert (left < right).all()
+    assert len(set(union_find(n, left, right).tolist())) == 1
+    # the star is centred on the member with the smallest tiebreak
+    centre = int(np.argmin(tiebreak))
+    degree = np.bincount(np.concatenate([left, right]), minlength=n)
+    assert degree[centre] == n - 1
+
+
+def test_bucket_at_max_size_gives_all_pairs():
+    keys = np.zeros((1, 10), dtype=np.uint64)
+    left, right = candidate_pairs(keys, np.arange(10), np.arange(10, dtype=np.uint64), max_bucket=10)
+    assert pair_set(left, right) == set(itertools.combinations(range(10), 2))
+
+
+bucket_keys = st.integers(0, 5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(2, 30),
+    bands=st.integers(1, 4),
+    max_bucket=st.integers(2, 8),
+)
+def test_candidate_pairs_properties(data, n, bands, max_bucket):
+    keys = np.array(
+        data.draw(st.lists(st.lists(bucket_keys, min_size=n, max_size=n), min_size=bands, max_size=bands)),
+        dtype=np.uint64,
+    )
+    members = np.array(
+        sorted(data.draw(st.sets(st.integers(0, n - 1), min_size=0, max_size=n))), dtype=np.int64
+    )
+    tiebreak = np.array(data.draw(st.permutations(range(n))), dtype=np.uint64)
+    left, right = candidate_pairs(keys, members, tiebreak, max_bucket=max_bucket)
+    pairs = pair_set(left, right)
+    assert len(pairs) == len(left)  # each pair once
+    assert all(i < j for i, j in pairs)
+    expected = brute_force_pairs(keys, members.tolist())
+    assert pairs <= expected  # only pairs that share a key
+    # every bucket's members end up connected
+    labels = union_find(n, left, right)
+    for i, j in expected:
+        assert labels[i] == labels[j]
+    if all(len(set(keys[b, members].tolist())) >= len(members) - max_bucket + 1 for b in range(bands)):
+        assert pairs == expected  # no bucket can be over max_bucket: all pairs
+    # the order of members does not matter
+    shuffled = np.array(data.draw(st.permutations(members.tolist())), dtype=np.int64)
+    assert pair_set(*candidate_pairs(keys, shuffled, tiebreak, max_bucket=max_bucket)) == pairs
+    # relabelling the articles relabels the pairs
+    perm = np.array(data.draw(st.permutations(range(n))), dtype=np.int64)  # new index of article i
+    inverse = np.argsort(perm)
+    l2, r2 = candidate_pairs(keys[:, inverse], perm[members], tiebreak[inverse], max_bucket=max_bucket)
+    back = {tuple(sorted((int(inverse[a]), int(inverse[b])))) for a, b in zip(l2, r2, strict=True)}
+    assert back == pairs
