@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["line_recurrence", "line_outlets", "boilerplate_mask"]
+__all__ = ["line_recurrence", "line_outlets", "boilerplate_mask", "non_prose_lines", "never_below"]
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -83,13 +83,48 @@ def boilerplate_mask(
     frequent_articles: int = 10,
     min_tokens: int = 8,
 ) -> np.ndarray:
-    """Which lines to strip as boilerplate (see the module docstring for the rule)."""
+    """Which lines to strip as learned boilerplate (see the module docstring for the rule)."""
     if min_articles <= 0 or len(recurrence) == 0:
         return np.zeros(len(recurrence), dtype=np.bool_)
     frequent = recurrence >= max(frequent_articles, min_articles)
     strip = frequent | ((recurrence >= min_articles) & (outlets == 1))
-    # never strip an article below the minimum length: all of it "recurring" means the outlet ran
-    # the same short text again, which is a copy, not a template
+    return never_below(strip, line_doc, line_tokens, n_docs, min_tokens)
+
+
+def non_prose_lines(
+    line_tokens: np.ndarray,
+    line_sentence: np.ndarray,
+    line_doc: np.ndarray,
+    is_headline: np.ndarray,
+    n_docs: int,
+    *,
+    min_tokens: int = 6,
+    min_share: float = 0.5,
+) -> np.ndarray:
+    """Body lines that are not prose, in articles whose body is mostly prose.
+
+    Menus, link lists, captions, tags and bylines are short or do not end like a sentence; the
+    story is written in sentences. This needs no corpus, so it works for an outlet seen once. An
+    article whose lines mostly do not end like sentences (hard-wrapped text, OCR, unpunctuated
+    scripts) is left alone.
+    """
+    body = ~is_headline
+    prose = body & line_sentence & (line_tokens >= min_tokens)
+    tokens = line_tokens.astype(np.float64)
+    body_total = np.bincount(line_doc, weights=np.where(body, tokens, 0.0), minlength=n_docs)
+    prose_total = np.bincount(line_doc, weights=np.where(prose, tokens, 0.0), minlength=n_docs)
+    written_in_prose = (prose_total >= min_share * body_total) & (prose_total > 0)
+    return body & ~prose & written_in_prose[line_doc]
+
+
+def never_below(
+    strip: np.ndarray, line_doc: np.ndarray, line_tokens: np.ndarray, n_docs: int, min_tokens: int
+) -> np.ndarray:
+    """Drop ``strip`` for articles it would leave with fewer than ``min_tokens`` words.
+
+    All of an article "boilerplate" means the outlet ran the same short text again (a copy, not a
+    template), or that the article is nothing but a short note: either way, keep it whole.
+    """
     tokens = line_tokens.astype(np.float64)
     total = np.bincount(line_doc, weights=tokens, minlength=n_docs)
     kept = np.bincount(line_doc, weights=np.where(strip, 0.0, tokens), minlength=n_docs)

@@ -15,19 +15,19 @@ __all__ = ["NearDupConfig"]
 class NearDupConfig:
     """Stage 1: which articles are copies of the same text."""
 
-    threshold: float = 0.5
+    threshold: float = 0.4
     """Jaccard similarity of shingle sets at which two articles are copies; also sets the LSH bands."""
-    containment: float = 0.8
+    containment: float = 0.7
     """Share of the smaller article found in the larger that makes it a copy (briefs, wrapped copies)."""
     min_overlap: int = 15
     """Shingles two articles must share before containment counts."""
-    shingle_size: int = 5
+    shingle_size: int = 3
     """Words per shingle."""
     num_perm: int = 128
     """MinHash permutations (signature length)."""
     seed: int = 1
     """Seed of the MinHash permutations (datasketch's ``seed``)."""
-    lead_shingles: int = 40
+    lead_shingles: int = 20
     """Shingles at the start of the body that make up the lead, used to find briefs and trims."""
     lead_perm: int = 32
     """MinHash permutations of the lead signature."""
@@ -39,6 +39,8 @@ class NearDupConfig:
     """A line only one outlet has, repeated under this many of its headlines, is boilerplate (0: off)."""
     boilerplate_frequent_articles: int = 10
     """...and is boilerplate even if other outlets have it too once it recurs under this many."""
+    prose_only: bool = True
+    """Shingle only the prose of articles written in sentences: menus, link lists, captions, tags."""
     canonical: Literal["earliest", "longest"] = "earliest"
     """Which copy represents a group: the earliest published, or the longest text."""
     batch_size: int = 4096

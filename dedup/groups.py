@@ -7,8 +7,8 @@ shingle sets. Two scores follow from the count:
 * containment ``|A∩B| / min(|A|, |B|)`` — a brief (the first paragraphs) or a copy wrapped in heavy
   boilerplate, whose Jaccard with the full story is low although nearly all of it is the story.
 
-A Jaccard match joins two articles outright. A containment match is weaker evidence that it is the
-*same* article, and it is where one article could chain unrelated ones (a roundup that carries the
+A Jaccard match between articles of like size joins them outright. A containment match (or a
+Jaccard match between a short and a long article) is weaker evidence that it is the *same* article, and it is where one article could chain unrelated ones (a roundup that carries the
 briefs of five stories). So each contained article attaches only to its single best container, and
 a container whose attached articles are unrelated to each other is a *digest*: nothing attaches to
 it, and its briefs go to their next best container instead.
@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 _MAX_DIGEST_ROUNDS = 8
+_ALIKE_SIZE_RATIO = 0.8  # sizes within this ratio: a Jaccard match joins outright
 
 __all__ = ["verify_pairs", "PairScores", "union_find", "link_articles", "choose_canonical"]
 
@@ -174,8 +175,13 @@ def link_articles(
     min_overlap: int,
 ) -> np.ndarray:
     """Dup-group labels (smallest member index) from verified pairs, guarding against digests."""
-    strong = scores.jaccard >= jaccard_threshold
-    contained = ~strong & (scores.containment >= containment_threshold) & (scores.shared >= min_overlap)
+    # A Jaccard match between articles of unlike size (a brief inside a digest can reach the Jaccard
+    # threshold too) is treated like a containment match: it attaches the smaller to one container.
+    size_l, size_r = sizes[scores.left], sizes[scores.right]
+    alike = np.minimum(size_l, size_r) >= _ALIKE_SIZE_RATIO * np.maximum(size_l, size_r)
+    similar = scores.jaccard >= jaccard_threshold
+    strong = similar & alike
+    contained = ~strong & (similar | ((scores.containment >= containment_threshold) & (scores.shared >= min_overlap)))
     strong_label = union_find(n, scores.left[strong], scores.right[strong])
     if not contained.any():
         return strong_label

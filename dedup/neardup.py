@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from dedup.boilerplate import boilerplate_mask, line_outlets, line_recurrence
+from dedup.boilerplate import boilerplate_mask, line_outlets, line_recurrence, never_below, non_prose_lines
 from dedup.config import NearDupConfig
 from dedup.groups import PairScores, choose_canonical, link_articles, verify_pairs
 from dedup.lsh import band_keys, candidate_pairs, lsh_params
@@ -66,6 +66,7 @@ class NearDupStats:
     candidate_pairs: int = 0
     linked_pairs: int = 0
     boilerplate_lines: int = 0
+    non_prose_lines: int = 0
     lsh_bands: int = 0
     lsh_rows: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
@@ -294,19 +295,26 @@ class DupFinder:
         headline_hash = hash_all[head_all]
         empty_headline = np.concatenate(line_tokens)[head_all] == 0
         headline_key = np.where(empty_headline, id_hash, headline_hash)
+        tokens_all = np.concatenate(line_tokens)
+        n = len(self._ids)
         line_outlet = np.where(head_all, -2, outlet[line_doc_all])  # -2: a headline, -1: unknown outlet
-        recurrence = line_recurrence(line_outlet, hash_all, headline_key[line_doc_all])
-        boiler = boilerplate_mask(
-            recurrence,
+        learned = boilerplate_mask(
+            line_recurrence(line_outlet, hash_all, headline_key[line_doc_all]),
             line_outlets(line_outlet, hash_all),
             line_doc_all,
-            np.concatenate(line_tokens),
-            len(self._ids),
+            tokens_all,
+            n,
             min_articles=cfg.boilerplate_min_articles,
             frequent_articles=cfg.boilerplate_frequent_articles,
             min_tokens=cfg.min_tokens,
         )
-        stats.boilerplate_lines = int(boiler.sum())
+        stats.boilerplate_lines = int(learned.sum())
+        boiler = learned
+        if cfg.prose_only:
+            sentence_all = np.concatenate([b.line_sentence for b in self._batches])
+            boiler = boiler | non_prose_lines(tokens_all, sentence_all, line_doc_all, head_all, n)
+            boiler = never_below(boiler, line_doc_all, tokens_all, n, cfg.min_tokens)
+        stats.non_prose_lines = int(boiler.sum()) - stats.boilerplate_lines
         keep = ~boiler
         return np.split(keep, np.cumsum([len(b.line_hashes) for b in self._batches])[:-1])
 

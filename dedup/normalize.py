@@ -42,9 +42,9 @@ JUNK_LINE_PATTERNS: tuple[str, ...] = (
     r"(?:photo|image|picture|video|graphic|file photo|illustration)s? ?(?:credit|caption|source)?s? ?[:|].{0,120}",
     r"\(?(?:ap|afp|reuters|getty|epa|pa|aap|dpa|ansa|xinhua|efe) ?(?:photo|images?|video)[^)\n]{0,80}\)?",
     r"(?:image|photo|picture) (?:copyright|source|caption)[^\n]{0,120}",
-    r"(?:©|\(c\)) ?[^\n]{0,100}",
+    r"(?:©|\(c\)) ?[^\n]{0,300}",
     r"copyright (?:©|\(c\) )?\d{4}[^\n]{0,100}(?<![.!?])",
-    r"[^\n]{0,100}all rights reserved\.?",
+    r"[^\n]{0,150}all rights reserved\.?[^\n]{0,150}",
     r"this (?:material|article|story) (?:may not|must not) be (?:published|broadcast|rewritten|redistributed)"
     r"[^\n]{0,120}",
     # "Updated 10:45 EST", "Published: 3 March 2024", "Posted on Mon, Mar 3": a date must follow
@@ -82,7 +82,7 @@ _JUNK_RE = re.compile("(?:" + "|".join(JUNK_LINE_PATTERNS) + ")")
 _LINK_HEADING_RE = re.compile("(?:" + "|".join(_LINK_BLOCK_HEADINGS) + ") ?:?")
 _BULLET_RE = re.compile(r"[-•*·▪►>]+ ?")
 _SENTENCE_END = (".", "!", "?", '"', "”", ":", ";")
-_MAX_JUNK_LINE = 200  # no junk pattern matches a longer line
+_MAX_JUNK_LINE = 320  # no junk pattern matches a longer line
 _MAX_LINK_LINE = 160
 _MAX_LINK_LINES = 15
 

@@ -51,6 +51,7 @@ class TokenBatch:
     tokens: np.ndarray  # uint32 token hashes, all articles back to back
     line_offsets: np.ndarray  # int64, n_lines + 1: token range of each line
     line_hashes: np.ndarray  # uint64 hash of each line's token sequence
+    line_sentence: np.ndarray  # bool: the line ends like a sentence (. ! ? or a closing quote)
     doc_line_offsets: np.ndarray  # int64, n_docs + 1: line range of each article
 
     @property
@@ -143,7 +144,35 @@ def _char_class(cp, table):
 
 
 @njit(cache=True)
-def _tokenize(buf, doc_off, table, tokens, line_off, line_hash, doc_line_off):
+def _is_space(cp):
+    return cp == 32 or cp == 9 or cp == 13 or cp == 11 or cp == 12 or cp == 0xA0 or (0x2000 <= cp <= 0x200B) or cp == 0x3000
+
+
+@njit(cache=True)
+def _ends_sentence(cp):
+    """Sentence-final punctuation, or a closing quote or bracket after it."""
+    return (
+        cp == 46  # .
+        or cp == 33  # !
+        or cp == 63  # ?
+        or cp == 34  # "
+        or cp == 39  # '
+        or cp == 41  # )
+        or cp == 0x201D  # ”
+        or cp == 0x2019  # ’
+        or cp == 0xBB  # »
+        or cp == 0x2026  # …
+        or cp == 0x3002  # 。
+        or cp == 0xFF01  # ！
+        or cp == 0xFF1F  # ？
+        or cp == 0x0964  # ।
+        or cp == 0x061F  # ؟
+        or cp == 0x06D4  # ۔
+    )
+
+
+@njit(cache=True)
+def _tokenize(buf, doc_off, table, tokens, line_off, line_hash, line_sentence, doc_line_off):
     n_docs = len(doc_off) - 1
     nt = 0
     nl = 0
@@ -153,6 +182,7 @@ def _tokenize(buf, doc_off, table, tokens, line_off, line_hash, doc_line_off):
         end = doc_off[d + 1]
         line_start = nt
         first_line = True
+        last_cp = 10
         in_tok = False
         th = _FNV_OFFSET
         while i <= end:
@@ -210,9 +240,13 @@ def _tokenize(buf, doc_off, table, tokens, line_off, line_hash, doc_line_off):
                         lh = (lh ^ np.uint64(tokens[t])) * _FNV_PRIME
                     line_off[nl] = line_start
                     line_hash[nl] = _fmix64(lh)
+                    line_sentence[nl] = _ends_sentence(last_cp)
                     nl += 1
                 first_line = False
                 line_start = nt
+                last_cp = 10
+            elif not _is_space(cp):
+                last_cp = cp
             i += step
     doc_line_off[n_docs] = nl
     line_off[nl] = nt
@@ -351,9 +385,12 @@ def tokenize(texts: list[str]) -> TokenBatch:
     tokens = np.empty(max_tokens, dtype=np.uint32)
     line_off = np.empty(max_lines + 1, dtype=np.int64)
     line_hash = np.empty(max_lines, dtype=np.uint64)
+    line_sentence = np.empty(max_lines, dtype=np.bool_)
     doc_line_off = np.empty(n_docs + 1, dtype=np.int64)
-    nt, nl = _tokenize(buf, doc_off, char_classes(), tokens, line_off, line_hash, doc_line_off)
-    return TokenBatch(tokens[:nt].copy(), line_off[: nl + 1].copy(), line_hash[:nl].copy(), doc_line_off)
+    nt, nl = _tokenize(buf, doc_off, char_classes(), tokens, line_off, line_hash, line_sentence, doc_line_off)
+    return TokenBatch(
+        tokens[:nt].copy(), line_off[: nl + 1].copy(), line_hash[:nl].copy(), line_sentence[:nl].copy(), doc_line_off
+    )
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
