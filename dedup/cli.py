@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -73,6 +73,12 @@ RejectsOpt = Annotated[
     Path | None, typer.Option("--rejects", help="Write skipped lines here as JSONL: line, reason, raw.")
 ]
 QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="No summary, no progress bar.")]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", help="Processes that parse and clean the input (default: one per CPU; 1: none)."
+    ),
+]
 
 _D = NearDupConfig()
 _STAGE1 = "Near-duplicates"
@@ -250,6 +256,7 @@ def near_dups(
     batch_size: BatchOpt = _D.batch_size,
     on_error: OnErrorOpt = OnError.fail,
     rejects: RejectsOpt = None,
+    workers: WorkersOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Mark the near-duplicate copies in a JSONL dump of articles (stage 1).
@@ -280,31 +287,36 @@ def near_dups(
 
     from dedup.io import RejectWriter
     from dedup.neardup import DupFinder
-    from dedup.runner import InputError, scan_articles, write_annotated
+    from dedup.normalize import shingle_text
+    from dedup.runner import InputError, scan_articles, worker_pool, write_annotated
 
     reject_writer = RejectWriter(rejects)
     ok = False
     try:
-        with _input_path(input) as path, _progress(quiet, "reading") as progress:
+        with (
+            _input_path(input) as path,
+            _progress(quiet, "reading") as progress,
+            worker_pool(workers) or nullcontext() as pool,
+        ):
             finder = DupFinder(config, progress)
             scan = scan_articles(
                 path,
-                finder.add,
+                finder.add_prepared,
+                prepare=shingle_text,
                 fields=fields,
                 on_error=on_error.value,
                 rejects=reject_writer,
                 display_name=input if input != "-" else "<stdin>",
+                pool=pool,
             )
             result = finder.finish()
             progress("writing", len(result), len(result))
             ids, canonical_of = result.ids, result.canonical.tolist()
-
-            def annotate(i: int, record: dict) -> None:
-                c = canonical_of[i]
-                record["dup_group"] = ids[c]
-                record["is_canonical"] = c == i
-
-            written = write_annotated(scan, output, annotate)
+            columns = {
+                "dup_group": [ids[c] for c in canonical_of],
+                "is_canonical": [c == i for i, c in enumerate(canonical_of)],
+            }
+            written = write_annotated(scan, output, columns, pool)
         ok = True
     except InputError as err:
         raise _fail(f"{err} (use --on-error skip --rejects FILE to skip such lines)") from None

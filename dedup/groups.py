@@ -181,7 +181,9 @@ def link_articles(
     alike = np.minimum(size_l, size_r) >= _ALIKE_SIZE_RATIO * np.maximum(size_l, size_r)
     similar = scores.jaccard >= jaccard_threshold
     strong = similar & alike
-    contained = ~strong & (similar | ((scores.containment >= containment_threshold) & (scores.shared >= min_overlap)))
+    contained = ~strong & (
+        similar | ((scores.containment >= containment_threshold) & (scores.shared >= min_overlap))
+    )
     strong_label = union_find(n, scores.left[strong], scores.right[strong])
     if not contained.any():
         return strong_label

@@ -12,7 +12,6 @@ import contextlib
 import gzip
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -77,33 +76,38 @@ def spool_stdin(directory: str | None = None) -> Path:
     return Path(name)
 
 
-_BIG_INT_RE = re.compile(rb"(?<![\d.eE+-])-?\d{20,}(?![\d.eE])")
+_INT64_RANGE = 2.0**63
+
+
+def _lost_big_int(value: Any) -> bool:
+    """Whether orjson may have turned an integer beyond 64 bits into a float somewhere in ``value``."""
+    items = value.values() if type(value) is dict else value if type(value) is list else (value,)
+    for v in items:
+        t = type(v)
+        if t is float:
+            if abs(v) >= _INT64_RANGE:
+                return True
+        elif (t is dict or t is list) and _lost_big_int(v):
+            return True
+    return False
 
 
 def parse_record(raw: bytes) -> Any:
     """Decode one JSON line; raise ``ValueError`` with a reason a user can act on."""
     if raw[:3] == _BOM:
         raw = raw[3:]
-    if _BIG_INT_RE.search(raw):
-        # orjson turns integers beyond 64 bits into floats; keep them exact
-        try:
-            return json.loads(raw)
-        except ValueError:
-            pass
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as uerr:
             raise ValueError(f"invalid UTF-8 at byte {uerr.start}") from None
-        msg = str(err)
-        if "Integer exceeds" in msg or "64-bit" in msg:
-            try:
-                return json.loads(raw)  # arbitrary-size integers; orjson stops at 64 bits
-            except ValueError:
-                pass
-        raise ValueError(f"malformed JSON: {msg}") from None
+        raise ValueError(f"malformed JSON: {err}") from None
+    if _lost_big_int(value):
+        # orjson reads integers beyond 64 bits as floats; the standard library keeps them exact
+        return json.loads(raw)
+    return value
 
 
 def read_lines(path: str | Path) -> Iterator[InputLine]:

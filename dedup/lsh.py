@@ -128,7 +128,7 @@ def _emit_pairs(sorted_keys, order, max_bucket, left, right):
 
 
 def candidate_pairs(
-    keys: np.ndarray, members: np.ndarray, tiebreak: np.ndarray, max_bucket: int = 64
+    keys: np.ndarray, members: np.ndarray, tiebreak: np.ndarray, max_bucket: int = 16
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distinct pairs ``(i, j)``, ``i < j``, of article indices that share a key in any band.
 

@@ -160,6 +160,11 @@ class DupFinder:
 
     def add(self, article: Article) -> int:
         """Add one article; returns its index. Raises :class:`DuplicateIdError` for a seen id."""
+        return self.add_prepared(article, article_text(article.title, article.text))
+
+    def add_prepared(self, article: Article, text: str) -> int:
+        """Add an article whose text was already cleaned by :func:`~dedup.normalize.article_text`
+        (e.g. in a worker process); ``article.title``/``article.text`` are not looked at."""
         self._check_open()
         if article.id in self._index:
             raise DuplicateIdError(article.id, self._index[article.id])
@@ -172,7 +177,7 @@ class DupFinder:
         else:
             self._outlet.append(-1)
         self._dates.append(np.nan if article.published_at is None else article.published_at)
-        self._pending.append(article_text(article.title, article.text))
+        self._pending.append(text)
         if len(self._pending) >= self.config.batch_size:
             self._flush()
         return i

@@ -13,7 +13,7 @@ import html
 import re
 import unicodedata
 
-__all__ = ["normalize_text", "strip_junk", "article_text", "JUNK_LINE_PATTERNS"]
+__all__ = ["normalize_text", "strip_junk", "article_text", "shingle_text", "JUNK_LINE_PATTERNS"]
 
 _TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,500})?/?>")
 # block-level tags end a line, so junk lines and boilerplate stay lines in HTML bodies
@@ -112,6 +112,27 @@ def normalize_text(text: str) -> str:
     return text.casefold()
 
 
+_KEEP, _JUNK, _LINK_HEADING = 0, 1, 2
+_LINE_KINDS: dict[str, int] = {}
+_LINE_KINDS_MAX = 200_000
+
+
+def _line_kind(bare: str) -> int:
+    """Junk, link-block heading, or keep. Memoised: junk lines repeat across a corpus by nature."""
+    kind = _LINE_KINDS.get(bare)
+    if kind is None:
+        if _LINK_HEADING_RE.fullmatch(bare):
+            kind = _LINK_HEADING
+        elif _JUNK_RE.fullmatch(bare):
+            kind = _JUNK
+        else:
+            kind = _KEEP
+        if len(_LINE_KINDS) >= _LINE_KINDS_MAX:
+            _LINE_KINDS.clear()
+        _LINE_KINDS[bare] = kind
+    return kind
+
+
 def strip_junk(text: str) -> str:
     """Drop universal junk lines and related-link blocks from normalised text.
 
@@ -129,7 +150,9 @@ def strip_junk(text: str) -> str:
             kept.append(line)
             in_links = 0
             continue
-        bare = " ".join(line.split())
+        bare = line.strip()
+        if "  " in bare or "\t" in bare:
+            bare = " ".join(bare.split())
         if not bare:
             kept.append(line)
             continue
@@ -140,15 +163,19 @@ def strip_junk(text: str) -> str:
                 dropped = True
                 continue
             in_links = 0
-        if _LINK_HEADING_RE.fullmatch(bare):
+        kind = _line_kind(bare)
+        if kind == _KEEP:
+            kept.append(line)
+            continue
+        if kind == _LINK_HEADING:
             in_links = _MAX_LINK_LINES
-            dropped = True
-            continue
-        if _JUNK_RE.fullmatch(bare):
-            dropped = True
-            continue
-        kept.append(line)
+        dropped = True
     return "\n".join(kept) if dropped else text
+
+
+def shingle_text(article) -> str:
+    """:func:`article_text` of an :class:`~dedup.records.Article` (a picklable worker task)."""
+    return article_text(article.title, article.text)
 
 
 def article_text(title: str, text: str) -> str:

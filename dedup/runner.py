@@ -3,22 +3,35 @@
 The stages hold no text, so the input is read twice: once to collect articles, once to write each
 record (all its fields, in input order) with the stage's fields added. Every line ends up in the
 output or in the rejects, and the two counts are checked against the number of lines.
+
+Parsing, validating and cleaning articles is Python work, so for a plain file both passes split it
+into byte ranges handled by worker processes, while this process consumes their results in order
+(tokenising, indexing); line numbers, rejects and output order are exactly those of one process.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
 from array import array
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from dedup.io import Reject, RejectWriter, atomic_output, dump_record, read_lines
+from dedup.io import Reject, RejectWriter, atomic_output, dump_record, parse_record, read_lines
 from dedup.records import Article, FieldMap, RecordError, article_from_record
 
-__all__ = ["InputError", "Scan", "scan_articles", "write_annotated"]
+__all__ = ["InputError", "Scan", "scan_articles", "write_annotated", "worker_pool"]
 
 OnError = Literal["fail", "skip"]
+Prepare = Callable[[Article], Any]
+
+_CHUNK_BYTES = 8 << 20  # a worker's unit of work
+_MIN_PARALLEL_BYTES = 4 << 20  # below this, one process is faster than starting workers
 
 
 class InputError(Exception):
@@ -33,67 +46,231 @@ class Scan:
     lines: int = 0
     valid: bytearray = field(default_factory=bytearray)  # 1 per line that became an article
     article_lines: array = field(default_factory=lambda: array("q"))  # line number of each article
+    chunks: list[tuple[int, int, int]] = field(default_factory=list)  # (start byte, end byte, first line)
 
     @property
     def articles(self) -> int:
-        return self.valid.count(1)
+        return len(self.article_lines)
+
+
+def worker_pool(workers: int | None) -> Executor | None:
+    """A process pool for the passes (``None`` for one process). Create it before any compiled
+    parallel kernel runs: on Linux it forks, which is only safe while this process has one thread."""
+    workers = os.cpu_count() or 1 if workers is None else workers
+    if workers <= 1:
+        return None
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+
+
+# -- per-line work (shared by one process and the workers) ----------------------------------------
+
+
+def _slim(article: Article) -> Article:
+    """The article without its text, which the prepared payload already carries."""
+    return Article(article.id, "", "", article.outlet, article.published_at)
+
+
+def _prepare_line(raw: bytes, fields: FieldMap, prepare: Prepare) -> tuple[str | None, Any, Any]:
+    """(error, article, payload) for one raw line."""
+    if not raw.strip():
+        return "blank line", None, None
+    try:
+        record = parse_record(raw)
+        article = article_from_record(record, fields)
+    except (ValueError, RecordError) as err:
+        return str(err), None, None
+    return None, _slim(article), prepare(article)
+
+
+def _prepare_range(path: str, start: int, end: int, fields: FieldMap, prepare: Prepare) -> list[tuple]:
+    """Worker: ``(error, article, payload, raw line or its byte offset)`` for every line of a range.
+
+    Valid lines send their offset instead of their bytes: the raw line is only needed if this
+    process rejects it later (a duplicate id), and then it is read back from the file.
+    """
+    out = []
+    with open(path, "rb") as f:
+        f.seek(start)
+        pos = start
+        while pos < end:
+            raw = f.readline()
+            if not raw:
+                break
+            error, article, payload = _prepare_line(raw, fields, prepare)
+            out.append((error, article, payload, raw if error else pos))
+            pos += len(raw)
+    return out
+
+
+def _line_at(path: Path, offset: int) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.readline()
+
+
+def _byte_ranges(path: Path, chunk: int) -> list[tuple[int, int]]:
+    """Split a file into ranges of about ``chunk`` bytes that start and end on line boundaries."""
+    size = path.stat().st_size
+    cuts = [0]
+    with open(path, "rb") as f:
+        while cuts[-1] + chunk < size:
+            f.seek(cuts[-1] + chunk)
+            f.readline()
+            pos = f.tell()
+            if pos >= size:
+                break
+            cuts.append(pos)
+    cuts.append(size)
+    return list(zip(cuts[:-1], cuts[1:], strict=True))
+
+
+def _ordered(pool: Executor, fn, jobs: list[tuple], ahead: int) -> Iterator:
+    """Results of ``fn(*job)`` in job order, keeping at most ``ahead`` jobs in flight."""
+    pending: deque[Future] = deque()
+    jobs_iter = iter(jobs)
+    for job in jobs_iter:
+        pending.append(pool.submit(fn, *job))
+        if len(pending) >= ahead:
+            break
+    while pending:
+        result = pending.popleft().result()
+        nxt = next(jobs_iter, None)
+        if nxt is not None:
+            pending.append(pool.submit(fn, *nxt))
+        yield result
+
+
+# -- pass 1 ---------------------------------------------------------------------------------------
 
 
 def scan_articles(
     path: Path,
-    accept: Callable[[Article], Any],
+    accept: Callable[[Article, Any], Any],
     *,
+    prepare: Prepare,
     fields: FieldMap,
     on_error: OnError,
     rejects: RejectWriter,
     display_name: str | None = None,
+    pool: Executor | None = None,
     on_line: Callable[[int], None] | None = None,
 ) -> Scan:
-    """Pass 1: parse and validate each line, hand articles to ``accept``.
+    """Pass 1: parse and validate each line, then ``accept(article, prepare(article))``.
 
-    ``accept`` may raise :class:`RecordError` (e.g. a duplicate id); that line is then rejected too.
+    ``accept`` receives the article without its text (``prepare`` has taken what is needed) and may
+    raise :class:`RecordError` (e.g. a duplicate id); that line is then rejected too.
     """
     name = display_name or str(path)
     scan = Scan(path)
-    for line in read_lines(path):
-        scan.lines = line.number
-        reason = line.error
-        if reason is None:
+
+    def consume(error: str | None, article: Article | None, payload: Any, raw: bytes | int) -> None:
+        number = scan.lines = scan.lines + 1
+        if error is None:
             try:
-                accept(article_from_record(line.record, fields))
+                accept(article, payload)
             except RecordError as err:
                 first = getattr(err, "first_index", None)
                 if first is not None:  # a duplicate id: say on which line it was first seen
-                    reason = (
+                    error = (
                         f"duplicate id {err.article_id!r} (first seen on line {scan.article_lines[first]})"
                     )
                 else:
-                    reason = str(err)
-        if reason is None:
+                    error = str(err)
+        if error is None:
             scan.valid.append(1)
-            scan.article_lines.append(line.number)
+            scan.article_lines.append(number)
         else:
-            if on_error == "fail" and reason != "blank line":
-                raise InputError(f"{name}:{line.number}: {reason}")
+            if on_error == "fail" and error != "blank line":
+                raise InputError(f"{name}:{number}: {error}")
             scan.valid.append(0)
-            rejects.write(Reject(line.number, reason, line.raw))
-        if on_line is not None and line.number % 8192 == 0:
-            on_line(line.number)
+            rejects.write(Reject(number, error, raw if isinstance(raw, bytes) else _line_at(path, raw)))
+        if on_line is not None and number % 8192 == 0:
+            on_line(number)
+
+    parallel = pool is not None and path.suffix != ".gz" and path.stat().st_size >= _MIN_PARALLEL_BYTES
+    if not parallel:
+        for line in read_lines(path):
+            if line.error is not None:
+                consume(line.error, None, None, line.raw)
+                continue
+            try:
+                article = article_from_record(line.record, fields)
+            except RecordError as err:
+                consume(str(err), None, None, line.raw)
+                continue
+            consume(None, _slim(article), prepare(article), line.raw)
+        return scan
+    ranges = _byte_ranges(path, _CHUNK_BYTES)
+    jobs = [(str(path), start, end, fields, prepare) for start, end in ranges]
+    ahead = 2 * getattr(pool, "_max_workers", 2)
+    for (start, end), entries in zip(ranges, _ordered(pool, _prepare_range, jobs, ahead), strict=True):
+        scan.chunks.append((start, end, scan.lines))
+        for error, article, payload, raw in entries:
+            consume(error, article, payload, raw)
     return scan
 
 
+# -- pass 2 ---------------------------------------------------------------------------------------
+
+
+def _annotate_range(path: str, start: int, end: int, valid: bytes, columns: dict[str, list]) -> bytes:
+    """Worker: the output lines of a byte range (valid lines only, fields added)."""
+    out = []
+    names = list(columns)
+    k = 0
+    with open(path, "rb") as f:
+        f.seek(start)
+        pos = start
+        i = 0
+        while pos < end:
+            raw = f.readline()
+            if not raw:
+                break
+            pos += len(raw)
+            if valid[i]:
+                record = parse_record(raw)
+                for name in names:
+                    record[name] = columns[name][k]
+                out.append(dump_record(record))
+                k += 1
+            i += 1
+    return b"".join(out)
+
+
 def write_annotated(
-    scan: Scan,
-    output: str | Path | None,
-    annotate: Callable[[int, dict], None],
+    scan: Scan, output: str | Path | None, columns: Mapping[str, Sequence], pool: Executor | None = None
 ) -> int:
-    """Pass 2: write every valid record, in input order, after ``annotate(article_index, record)``."""
-    written = 0
+    """Pass 2: write every valid record, in input order, with ``columns[name][article_index]`` added."""
+    names = list(columns)
     with atomic_output(output) as out:
-        for written, record in enumerate(_valid_records(scan.path, scan.valid), start=1):
-            annotate(written - 1, record)
-            out.write(dump_record(record))
-    return written
+        if pool is None or not scan.chunks:
+            written = 0
+            for written, record in enumerate(_valid_records(scan.path, scan.valid), start=1):
+                for name in names:
+                    record[name] = columns[name][written - 1]
+                out.write(dump_record(record))
+            return written
+        jobs = []
+        article = 0
+        bounds = [c[2] for c in scan.chunks[1:]] + [scan.lines]
+        for (start, end, first_line), last_line in zip(scan.chunks, bounds, strict=True):
+            valid = bytes(scan.valid[first_line:last_line])
+            n = valid.count(1)
+            jobs.append(
+                (
+                    str(scan.path),
+                    start,
+                    end,
+                    valid,
+                    {k: list(columns[k][article : article + n]) for k in names},
+                )
+            )
+            article += n
+        ahead = 2 * getattr(pool, "_max_workers", 2)
+        for block in _ordered(pool, _annotate_range, jobs, ahead):
+            out.write(block)
+        return article
 
 
 def _valid_records(path: Path, valid: bytearray) -> Iterator[dict]:

@@ -145,7 +145,16 @@ def _char_class(cp, table):
 
 @njit(cache=True)
 def _is_space(cp):
-    return cp == 32 or cp == 9 or cp == 13 or cp == 11 or cp == 12 or cp == 0xA0 or (0x2000 <= cp <= 0x200B) or cp == 0x3000
+    return (
+        cp == 32
+        or cp == 9
+        or cp == 13
+        or cp == 11
+        or cp == 12
+        or cp == 0xA0
+        or (0x2000 <= cp <= 0x200B)
+        or cp == 0x3000
+    )
 
 
 @njit(cache=True)
@@ -389,7 +398,11 @@ def tokenize(texts: list[str]) -> TokenBatch:
     doc_line_off = np.empty(n_docs + 1, dtype=np.int64)
     nt, nl = _tokenize(buf, doc_off, char_classes(), tokens, line_off, line_hash, line_sentence, doc_line_off)
     return TokenBatch(
-        tokens[:nt].copy(), line_off[: nl + 1].copy(), line_hash[:nl].copy(), line_sentence[:nl].copy(), doc_line_off
+        tokens[:nt].copy(),
+        line_off[: nl + 1].copy(),
+        line_hash[:nl].copy(),
+        line_sentence[:nl].copy(),
+        doc_line_off,
     )
 
 

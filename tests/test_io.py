@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import contextlib
 import io
 import json
 import sys
@@ -14,7 +15,8 @@ from conftest import read_jsonl, write_jsonl
 from dedup.io import RejectWriter, atomic_output, dump_record, parse_record, read_lines, spool_stdin
 from dedup.neardup import DupFinder
 from dedup.records import FieldMap
-from dedup.runner import InputError, scan_articles, write_annotated
+from dedup.normalize import shingle_text
+from dedup.runner import InputError, scan_articles, worker_pool, write_annotated
 
 LINES = [
     b'{"id": "a", "text": "first"}\n',
@@ -132,13 +134,18 @@ def test_atomic_output_stdout(monkeypatch):
     assert buffer.getvalue() == b"xx"
 
 
+def scan(path, finder, **kw):
+    """Pass 1 of near-dups over a file, as the CLI runs it."""
+    kw.setdefault("fields", FieldMap())
+    return scan_articles(path, finder.add_prepared, prepare=shingle_text, **kw)
+
+
 def test_reject_writer(tmp_path):
     target = tmp_path / "rejects.jsonl"
     writer = RejectWriter(target)
-    scan_articles(
+    scan(
         write_jsonl(tmp_path / "in.jsonl", ['{"id": 1}\n', "oops\n", '{"id": 1}\n', "\n"]),
-        DupFinder().add,
-        fields=FieldMap(),
+        DupFinder(),
         on_error="skip",
         rejects=writer,
     )
@@ -163,7 +170,7 @@ def test_reject_raw_keeps_invalid_bytes_visible(tmp_path):
     target = tmp_path / "rejects.jsonl"
     writer = RejectWriter(target)
     (tmp_path / "bad.jsonl").write_bytes(b'{"id": "\xff"}\r\n')
-    scan_articles(tmp_path / "bad.jsonl", DupFinder().add, fields=FieldMap(), on_error="skip", rejects=writer)
+    scan(tmp_path / "bad.jsonl", DupFinder(), on_error="skip", rejects=writer)
     writer.close()
     assert read_jsonl(target) == [{"line": 1, "reason": "invalid UTF-8 at byte 8", "raw": '{"id": "\\xff"}'}]
 
@@ -183,29 +190,23 @@ def test_scan_and_write_account_for_every_line(tmp_path):
     path = write_jsonl(tmp_path / "in.jsonl", records)
     finder = DupFinder()
     writer = RejectWriter(tmp_path / "rejects.jsonl")
-    scan = scan_articles(path, finder.add, fields=FieldMap(), on_error="skip", rejects=writer)
+    scanned = scan(path, finder, on_error="skip", rejects=writer)
     writer.close()
-    assert scan.lines == 6 and scan.articles == 2
-    assert list(scan.article_lines) == [1, 4]
+    assert scanned.lines == 6 and scanned.articles == 2
+    assert list(scanned.article_lines) == [1, 4]
     rejects = read_jsonl(tmp_path / "rejects.jsonl")
     assert [r["line"] for r in rejects] == [2, 3, 5, 6]
     assert "is a list" in rejects[0]["reason"]
     assert rejects[2]["reason"] == "duplicate id 'a' (first seen on line 1)"
 
-    seen = []
-
-    def annotate(i, record):
-        seen.append(i)
-        record["index"] = i
-
-    written = write_annotated(scan, tmp_path / "out.jsonl", annotate)
-    assert written == 2 and seen == [0, 1]
+    written = write_annotated(scanned, tmp_path / "out.jsonl", {"index": [0, 1]})
+    assert written == 2
     out = read_jsonl(tmp_path / "out.jsonl")
     assert out == [
         {"id": "a", "title": "T", "text": "x", "keep": [1, {"deep": True}], "index": 0},
         {"id": "c", "text": "y", "index": 1},
     ]
-    assert written + writer.count == scan.lines
+    assert written + writer.count == scanned.lines
 
 
 @pytest.mark.parametrize(
@@ -219,10 +220,9 @@ def test_scan_and_write_account_for_every_line(tmp_path):
 def test_scan_fail_mode_names_file_and_line(tmp_path, line, reason):
     path = write_jsonl(tmp_path / "in.jsonl", ['{"id": "ok"}\n', "\n", line])
     with pytest.raises(InputError) as info:
-        scan_articles(
+        scan(
             path,
-            DupFinder().add,
-            fields=FieldMap(),
+            DupFinder(),
             on_error="fail",
             rejects=RejectWriter(None),
             display_name="in.jsonl",
@@ -233,7 +233,7 @@ def test_scan_fail_mode_names_file_and_line(tmp_path, line, reason):
 def test_duplicate_id_reason_keeps_the_whole_id(tmp_path):
     path = write_jsonl(tmp_path / "in.jsonl", [{"id": "story (1)"}, {"id": "story (1)"}])
     with pytest.raises(InputError) as info:
-        scan_articles(path, DupFinder().add, fields=FieldMap(), on_error="fail", rejects=RejectWriter(None))
+        scan(path, DupFinder(), on_error="fail", rejects=RejectWriter(None))
     assert "duplicate id 'story (1)' (first seen on line 1)" in str(info.value)
 
 
@@ -241,3 +241,42 @@ def test_spool_stdin(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=io.BytesIO(b'{"id": 1}\n')))
     path = spool_stdin(str(tmp_path))
     assert path.parent == tmp_path and path.read_bytes() == b'{"id": 1}\n'
+
+
+def test_worker_processes_give_the_same_lines_rejects_and_output(tmp_path, monkeypatch):
+    import dedup.runner as runner
+
+    monkeypatch.setattr(runner, "_CHUNK_BYTES", 200)  # many small chunks
+    monkeypatch.setattr(runner, "_MIN_PARALLEL_BYTES", 0)
+    lines = []
+    for i in range(60):
+        if i % 7 == 3:
+            lines.append("{broken\n")
+        elif i % 11 == 5:
+            lines.append("\n")
+        elif i % 13 == 0 and i:
+            lines.append(json.dumps({"id": "r0", "text": "repeat"}) + "\n")
+        else:
+            lines.append(json.dumps({"id": f"r{i}", "title": f"t{i}", "text": f"body {i % 5} words"}) + "\n")
+    path = write_jsonl(tmp_path / "in.jsonl", lines)
+    results = []
+    for workers in (1, 2):
+        writer = RejectWriter(tmp_path / f"rejects{workers}.jsonl")
+        finder = DupFinder()
+        with worker_pool(workers) or contextlib.nullcontext() as pool:
+            scanned = scan(path, finder, on_error="skip", rejects=writer, pool=pool)
+            written = write_annotated(
+                scanned, tmp_path / f"out{workers}.jsonl", {"n": list(range(scanned.articles))}, pool
+            )
+        writer.close()
+        assert written + writer.count == scanned.lines == 60
+        assert (workers == 1) == (not scanned.chunks)
+        results.append(
+            (
+                list(scanned.article_lines),
+                finder._ids,
+                (tmp_path / f"rejects{workers}.jsonl").read_bytes(),
+                (tmp_path / f"out{workers}.jsonl").read_bytes(),
+            )
+        )
+    assert results[0] == results[1]
