@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
 import contextlib
+import gzip
 import io
 import json
 import sys
@@ -14,8 +14,8 @@ from conftest import read_jsonl, write_jsonl
 
 from dedup.io import RejectWriter, atomic_output, dump_record, parse_record, read_lines, spool_stdin
 from dedup.neardup import DupFinder
-from dedup.records import FieldMap
 from dedup.normalize import shingle_text
+from dedup.records import FieldMap
 from dedup.runner import InputError, scan_articles, worker_pool, write_annotated
 
 LINES = [
