@@ -338,6 +338,149 @@ def near_dups(
         )
 
 
+def _read_labels(path: Path, id_field: str, label_field: str, role: str) -> dict:
+    """id -> label from JSONL (or a Miranda JSON array / UCI CSV for the truth)."""
+    from dedup.io import read_lines
+
+    if path.suffix in (".json", ".csv") or path.name.endswith((".json.gz", ".csv.gz")):
+        from dedup.formats import read_miranda, read_uci_csv
+
+        reader = read_uci_csv(path) if ".csv" in path.suffixes else read_miranda(path, lang=None)
+        return {r["id"]: r[label_field] for r in reader if label_field in r}
+    labels = {}
+    for line in read_lines(path):
+        if line.error is not None or not isinstance(line.record, dict):
+            if line.error == "blank line":
+                continue
+            raise _fail(f"{path}:{line.number}: {line.error or 'not a JSON object'}")
+        record = line.record
+        if id_field not in record:
+            raise _fail(f'{path}:{line.number}: no id field "{id_field}" in the {role} (use --id-field)')
+        if label_field not in record:
+            raise _fail(f'{path}:{line.number}: no field "{label_field}" in the {role} (use --{role}-field)')
+        labels[record[id_field]] = record[label_field]
+    return labels
+
+
+@app.command("eval")
+def eval_command(
+    pred: Annotated[
+        Path, typer.Argument(help="Predictions: JSONL with an id and a cluster label per record.")
+    ],
+    truth: Annotated[
+        Path, typer.Option("--truth", help="Gold labels: JSONL, a Miranda et al. JSON array, or UCI CSV.")
+    ],
+    pred_field: Annotated[
+        str, typer.Option("--pred-field", help="Predicted cluster field (dup_group for stage 1).")
+    ] = "story",
+    truth_field: Annotated[str, typer.Option("--truth-field", help="Gold cluster field.")] = "story",
+    id_field: IdField = "id",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as one JSON object.")] = False,
+) -> None:
+    """Score a clustering against gold labels: pairwise and B-cubed P/R/F1, ARI, NMI.
+
+    Ids on one side only are counted as singletons on the other and reported.
+
+    Example:  dedup eval stories.out.jsonl --truth gold.jsonl --pred-field story --truth-field story
+    """
+    import orjson
+
+    from dedup.evaluate import format_scores, score_clusters
+
+    for path in (pred, truth):
+        if not path.exists():
+            raise _fail(f"{path}: no such file")
+    scores = score_clusters(
+        _read_labels(pred, id_field, pred_field, "pred"), _read_labels(truth, id_field, truth_field, "truth")
+    )
+    if as_json:
+        typer.echo(orjson.dumps(scores.as_dict()).decode())
+    else:
+        typer.echo(format_scores(scores))
+
+
+@app.command("synth")
+def synth_command(
+    output: Annotated[str, typer.Argument(help="Where to write the labelled corpus (JSONL, - for stdout).")],
+    bases: Annotated[
+        Path | None,
+        typer.Option(
+            "--bases", help="Your own articles (JSONL with title and text) to copy; default: built-in."
+        ),
+    ] = None,
+    n: Annotated[int, typer.Option("-n", "--articles", help="Records to generate.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed and bases, same bytes.")] = 0,
+    pairs: Annotated[
+        Path | None, typer.Option("--pairs", help="JSONL of known duplicate base pairs (a, b): b is dropped.")
+    ] = None,
+    dedup_bases: Annotated[
+        bool,
+        typer.Option(
+            "--dedup-bases/--keep-bases", help="Drop bases that stage 1 finds to be copies of each other."
+        ),
+    ] = True,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Any other generator setting, e.g. --set p_brief=0.1 (see dedup.synth.SynthConfig)."
+        ),
+    ] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Generate a labelled wire-copy corpus (truth_dup, truth_story) to test dedup on your own data.
+
+    Example:  dedup synth corpus.jsonl --bases my_articles.jsonl -n 50000 --seed 1
+    """
+    import dataclasses
+
+    from dedup.io import atomic_output, dump_record
+    from dedup.synth import SynthConfig, generate_corpus, load_bases
+
+    overrides: dict = {}
+    fields = {f.name: f for f in dataclasses.fields(SynthConfig)}
+    for item in setting or []:
+        key, sep, value = item.partition("=")
+        if not sep or key not in fields:
+            raise _fail(
+                f"--set {item!r}: expected NAME=VALUE with NAME one of {', '.join(sorted(fields))}", 2
+            )
+        kind = type(getattr(SynthConfig(), key))
+        try:
+            overrides[key] = kind(value)
+        except ValueError:
+            raise _fail(f"--set {item!r}: {value!r} is not a {kind.__name__}", 2) from None
+    try:
+        config = SynthConfig(seed=seed, n_articles=n, **overrides)
+    except (TypeError, ValueError) as err:
+        raise _fail(str(err), 2) from None
+    base_list = None
+    if bases is not None:
+        if not bases.exists():
+            raise _fail(f"{bases}: no such file")
+        try:
+            base_list = load_bases(bases, pairs=pairs)
+        except ValueError as err:
+            raise _fail(str(err)) from None
+        if dedup_bases and len(base_list) > 1:
+            from dedup.neardup import find_near_duplicates
+
+            result = find_near_duplicates(
+                [{"id": i, "title": b.get("title") or "", "text": b["text"]} for i, b in enumerate(base_list)]
+            )
+            keep = result.is_canonical
+            dropped = len(base_list) - int(keep.sum())
+            base_list = [b for b, k in zip(base_list, keep, strict=True) if k]
+            if dropped and not quiet:
+                typer.echo(f"dedup: dropped {dropped} bases that copy another base", err=True)
+    count = 0
+    with atomic_output(output) as out:
+        for record in generate_corpus(base_list, config):
+            out.write(dump_record(record))
+            count += 1
+    if not quiet:
+        typer.echo(f"dedup: wrote {count:,} labelled articles to {output}", err=True)
+
+
 def main() -> None:
     app()
 
