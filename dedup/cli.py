@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from dedup.config import NearDupConfig
+from dedup.config import NearDupConfig, StoryConfig
 from dedup.records import FieldMap
 
 app = typer.Typer(
@@ -168,6 +168,98 @@ def _root(
 
     Start with: dedup near-dups fixtures/articles.jsonl -o marked.jsonl
     """
+
+
+_S = StoryConfig()
+_STAGE2 = "Stories"
+StoryThresholdOpt = Annotated[
+    float,
+    typer.Option(
+        "--story-threshold",
+        help="Average similarity at which articles form one story.",
+        rich_help_panel=_STAGE2,
+    ),
+]
+WindowOpt = Annotated[
+    float,
+    typer.Option(
+        "--window",
+        help="Days: articles further apart never share a story (0: no limit).",
+        rich_help_panel=_STAGE2,
+    ),
+]
+NameWeightOpt = Annotated[
+    float,
+    typer.Option(
+        "--name-weight",
+        help="Weight of shared names next to the embedding (0: embedding only).",
+        rich_help_panel=_STAGE2,
+    ),
+]
+NameDimsOpt = Annotated[
+    int, typer.Option("--name-dims", help="Dimensions of the name vectors.", rich_help_panel=_STAGE2)
+]
+KOpt = Annotated[
+    int,
+    typer.Option(
+        "--neighbours", help="Nearest neighbours per article in the graph.", rich_help_panel=_STAGE2
+    ),
+]
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        help="Embedding model: minilm (packaged), static, or a local model directory.",
+        rich_help_panel=_STAGE2,
+    ),
+]
+FastOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fast",
+        help="Static model distilled from MiniLM: about 30x faster embeddings.",
+        rich_help_panel=_STAGE2,
+    ),
+]
+SeqOpt = Annotated[
+    int, typer.Option("--max-seq-length", help="Word pieces read per article.", rich_help_panel=_STAGE2)
+]
+LeadWordsOpt = Annotated[
+    int, typer.Option("--lead-words", help="Body words embedded after the headline.", rich_help_panel=_STAGE2)
+]
+EmbedBatchOpt = Annotated[
+    int, typer.Option("--embed-batch-size", help="Articles per embedding batch.", rich_help_panel=_STAGE2)
+]
+DeviceOpt = Annotated[
+    str, typer.Option("--device", help="auto (GPU if present), cpu, cuda, ...", rich_help_panel=_STAGE2)
+]
+CacheDirOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cache-dir",
+        help="Embedding cache and distilled models (default ~/.cache/dedup).",
+        rich_help_panel=_STAGE2,
+    ),
+]
+KeywordsOpt = Annotated[
+    int, typer.Option("--keywords", help="Keywords per story record.", rich_help_panel=_STAGE2)
+]
+MaxExactOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-exact", help="Largest group clustered exactly before it is split.", rich_help_panel=_STAGE2
+    ),
+]
+StoriesOpt = Annotated[
+    Path | None, typer.Option("--stories", help="Write one JSON record per story here (JSONL).")
+]
+
+
+def _story_config(**values) -> StoryConfig:
+    try:
+        return StoryConfig(**values)
+    except ValueError as err:
+        raise _fail(str(err), 2) from None
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -334,6 +426,289 @@ def near_dups(
         typer.echo(
             f"dedup: {s.articles:,} articles -> {s.groups:,} dup groups, {s.duplicates:,} duplicates removed"
             f"{rejected} ({time.perf_counter() - started:.1f} s)",
+            err=True,
+        )
+
+
+def _stage1_values(values: dict) -> dict:
+    names = NearDupConfig.field_names()
+    out = {k: values[k] for k in names if k in values}
+    if isinstance(out.get("canonical"), Canonical):
+        out["canonical"] = out["canonical"].value
+    return out
+
+
+def _stage2_values(values: dict) -> dict:
+    rename = {
+        "story_threshold": "threshold",
+        "window": "window_days",
+        "neighbours": "k",
+        "embed_batch_size": "batch_size",
+    }
+    names = set(StoryConfig().as_dict())
+    return {rename.get(k, k): v for k, v in values.items() if rename.get(k, k) in names}
+
+
+def _write_stories(path: Path | None, records: list[dict]) -> None:
+    if path is None:
+        return
+    from dedup.io import atomic_output, dump_record
+
+    with atomic_output(path) as out:
+        for record in records:
+            out.write(dump_record(record))
+
+
+@app.command("run")
+def run_command(
+    input: InputArg,
+    output: OutputOpt = None,
+    stories: StoriesOpt = None,
+    id_field: IdField = "id",
+    title_field: TitleField = "title",
+    text_field: TextField = "text",
+    outlet_field: OutletField = "outlet",
+    date_field: DateField = "published_at",
+    threshold: ThresholdOpt = _D.threshold,
+    containment: ContainmentOpt = _D.containment,
+    min_overlap: MinOverlapOpt = _D.min_overlap,
+    shingle_size: ShingleOpt = _D.shingle_size,
+    num_perm: NumPermOpt = _D.num_perm,
+    seed: SeedOpt = _D.seed,
+    lead_shingles: LeadOpt = _D.lead_shingles,
+    min_tokens: MinTokensOpt = _D.min_tokens,
+    lead_perm: LeadPermOpt = _D.lead_perm,
+    lead_threshold: LeadThresholdOpt = _D.lead_threshold,
+    boilerplate_min_articles: BoilerplateOpt = _D.boilerplate_min_articles,
+    boilerplate_frequent_articles: FrequentOpt = _D.boilerplate_frequent_articles,
+    canonical: CanonicalOpt = Canonical.earliest,
+    batch_size: BatchOpt = _D.batch_size,
+    story_threshold: StoryThresholdOpt = _S.threshold,
+    window: WindowOpt = _S.window_days,
+    name_weight: NameWeightOpt = _S.name_weight,
+    name_dims: NameDimsOpt = _S.name_dims,
+    neighbours: KOpt = _S.k,
+    model: ModelOpt = _S.model,
+    fast: FastOpt = False,
+    max_seq_length: SeqOpt = _S.max_seq_length,
+    lead_words: LeadWordsOpt = _S.lead_words,
+    embed_batch_size: EmbedBatchOpt = _S.batch_size,
+    device: DeviceOpt = _S.device,
+    cache_dir: CacheDirOpt = None,
+    keywords: KeywordsOpt = _S.keywords,
+    max_exact: MaxExactOpt = _S.max_exact,
+    on_error: OnErrorOpt = OnError.fail,
+    rejects: RejectsOpt = None,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run both stages: mark wire copies, then group the distinct articles into stories.
+
+    Every record comes back with dup_group, is_canonical and story; --stories writes one record per
+    story (id, size, outlets, time span, headline, keywords, members).
+
+    Example:  dedup run fixtures/articles.jsonl -o out.jsonl --stories stories.jsonl
+    """
+    values = dict(locals())
+    near = _near_dup_config(**_stage1_values(values))
+    story_cfg = _story_config(**_stage2_values(values))
+    fields = FieldMap(id_field, title_field, text_field, outlet_field, date_field)
+    started = time.perf_counter()
+
+    import numpy as np
+
+    from dedup.io import RejectWriter
+    from dedup.neardup import DupFinder
+    from dedup.pipeline import StageTexts, find_stories
+    from dedup.runner import InputError, scan_articles, worker_pool, write_annotated
+
+    reject_writer = RejectWriter(rejects)
+    ok = False
+    try:
+        with (
+            _input_path(input) as path,
+            _progress(quiet, "reading") as progress,
+            worker_pool(workers) or nullcontext() as pool,
+        ):
+            finder = DupFinder(near, progress)
+            texts: list[str] = []
+            titles: list[str] = []
+            outlets: list[str | None] = []
+            dates: list[float] = []
+
+            def accept(article, payload) -> None:
+                shingle, story_txt, title = payload
+                finder.add_prepared(article, shingle)
+                texts.append(story_txt)
+                titles.append(title)
+                outlets.append(article.outlet)
+                dates.append(np.nan if article.published_at is None else article.published_at)
+
+            scan = scan_articles(
+                path,
+                accept,
+                prepare=StageTexts(story_cfg.lead_words),
+                fields=fields,
+                on_error=on_error.value,
+                rejects=reject_writer,
+                display_name=input if input != "-" else "<stdin>",
+                pool=pool,
+            )
+            dups = finder.finish()
+            result = find_stories(
+                dups.ids,
+                dups.canonical,
+                texts,
+                titles,
+                outlets,
+                np.array(dates, dtype=np.float64),
+                story_cfg,
+                progress,
+            )
+            progress("writing", len(dups), len(dups))
+            ids, canonical_of = dups.ids, dups.canonical.tolist()
+            columns = {
+                "dup_group": [ids[c] for c in canonical_of],
+                "is_canonical": [c == i for i, c in enumerate(canonical_of)],
+                "story": result.story,
+            }
+            written = write_annotated(scan, output, columns, pool)
+            _write_stories(stories, result.stories)
+        ok = True
+    except InputError as err:
+        raise _fail(f"{err} (use --on-error skip --rejects FILE to skip such lines)") from None
+    except FileNotFoundError as err:
+        raise _fail(str(err)) from None
+    finally:
+        reject_writer.close(ok)
+    if written + reject_writer.count != scan.lines:
+        raise _fail(
+            f"internal error: {scan.lines} lines but {written} written + {reject_writer.count} rejected", 3
+        )
+    if not quiet:
+        s = dups.stats
+        rejected = f", {reject_writer.count:,} rejected" if reject_writer.count else ""
+        typer.echo(
+            f"dedup: {s.articles:,} articles -> {s.groups:,} dup groups ({s.duplicates:,} duplicates) -> "
+            f"{len(result.stories):,} stories{rejected} ({time.perf_counter() - started:.1f} s)",
+            err=True,
+        )
+
+
+@app.command("cluster")
+def cluster_command(
+    input: InputArg,
+    output: OutputOpt = None,
+    stories: StoriesOpt = None,
+    id_field: IdField = "id",
+    title_field: TitleField = "title",
+    text_field: TextField = "text",
+    outlet_field: OutletField = "outlet",
+    date_field: DateField = "published_at",
+    dup_group_field: Annotated[
+        str,
+        typer.Option(
+            "--dup-group-field", help="Stage-1 field naming each record's canonical article, if present."
+        ),
+    ] = "dup_group",
+    story_threshold: StoryThresholdOpt = _S.threshold,
+    window: WindowOpt = _S.window_days,
+    name_weight: NameWeightOpt = _S.name_weight,
+    name_dims: NameDimsOpt = _S.name_dims,
+    neighbours: KOpt = _S.k,
+    model: ModelOpt = _S.model,
+    fast: FastOpt = False,
+    max_seq_length: SeqOpt = _S.max_seq_length,
+    lead_words: LeadWordsOpt = _S.lead_words,
+    embed_batch_size: EmbedBatchOpt = _S.batch_size,
+    device: DeviceOpt = _S.device,
+    cache_dir: CacheDirOpt = None,
+    keywords: KeywordsOpt = _S.keywords,
+    max_exact: MaxExactOpt = _S.max_exact,
+    on_error: OnErrorOpt = OnError.fail,
+    rejects: RejectsOpt = None,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Group articles into stories (stage 2 alone).
+
+    On near-dups output, only canonical articles are clustered and the others follow their dup_group;
+    on any other JSONL, every record is clustered.
+
+    Example:  dedup cluster marked.jsonl -o stories.out.jsonl --stories stories.jsonl
+    """
+    values = dict(locals())
+    story_cfg = _story_config(**_stage2_values(values))
+    fields = FieldMap(id_field, title_field, text_field, outlet_field, date_field)
+    started = time.perf_counter()
+
+    import numpy as np
+
+    from dedup.io import RejectWriter
+    from dedup.pipeline import ClusterTexts, find_stories
+    from dedup.records import RecordError
+    from dedup.runner import InputError, scan_articles, worker_pool, write_annotated
+
+    reject_writer = RejectWriter(rejects)
+    ok = False
+    try:
+        with (
+            _input_path(input) as path,
+            _progress(quiet, "reading") as progress,
+            worker_pool(workers) or nullcontext() as pool,
+        ):
+            ids: list = []
+            index: dict = {}
+            groups: list = []
+            texts: list[str] = []
+            titles: list[str] = []
+            outlets: list[str | None] = []
+            dates: list[float] = []
+
+            def accept(article, payload) -> None:
+                if article.id in index:
+                    raise RecordError(f"duplicate id {article.id!r}")
+                story_txt, title, dup = payload
+                index[article.id] = len(ids)
+                ids.append(article.id)
+                groups.append(dup)
+                texts.append(story_txt)
+                titles.append(title)
+                outlets.append(article.outlet)
+                dates.append(np.nan if article.published_at is None else article.published_at)
+
+            scan = scan_articles(
+                path,
+                accept,
+                prepare=ClusterTexts(story_cfg.lead_words, dup_group_field),
+                fields=fields,
+                on_error=on_error.value,
+                rejects=reject_writer,
+                display_name=input if input != "-" else "<stdin>",
+                pool=pool,
+            )
+            # a record follows its dup group's canonical article when that article is here too
+            canonical = np.array([index.get(g, i) for i, g in enumerate(groups)], dtype=np.int64)
+            canonical = canonical[canonical]  # chains of one step at most after stage 1; be safe
+            result = find_stories(
+                ids, canonical, texts, titles, outlets, np.array(dates, dtype=np.float64), story_cfg, progress
+            )
+            written = write_annotated(scan, output, {"story": result.story}, pool)
+            _write_stories(stories, result.stories)
+        ok = True
+    except InputError as err:
+        raise _fail(f"{err} (use --on-error skip --rejects FILE to skip such lines)") from None
+    except FileNotFoundError as err:
+        raise _fail(str(err)) from None
+    finally:
+        reject_writer.close(ok)
+    if written + reject_writer.count != scan.lines:
+        raise _fail(
+            f"internal error: {scan.lines} lines but {written} written + {reject_writer.count} rejected", 3
+        )
+    if not quiet:
+        typer.echo(
+            f"dedup: {len(ids):,} articles -> {len(result.stories):,} stories ({time.perf_counter() - started:.1f} s)",
             err=True,
         )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Literal
 
-__all__ = ["NearDupConfig"]
+__all__ = ["NearDupConfig", "StoryConfig"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,55 @@ class NearDupConfig:
     @classmethod
     def field_names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
+
+
+@dataclass(frozen=True)
+class StoryConfig:
+    """Stage 2: which distinct articles cover the same event (a story)."""
+
+    threshold: float = 0.2
+    """Average similarity (mixed embedding and name cosine) at which articles form one story."""
+    window_days: float = 3.0
+    """Two dated articles further apart than this never share a story (0: no limit)."""
+    name_weight: float = 0.3
+    """Weight of the name (capitalised-token TF-IDF) cosine next to the embedding cosine (0: off)."""
+    name_dims: int = 256
+    """Dimensions of the name vectors (truncated SVD)."""
+    k: int = 20
+    """Nearest neighbours per article in the similarity graph."""
+    model: str = "minilm"
+    """Embedding model: 'minilm' (packaged all-MiniLM-L6-v2), 'static' (fast), or a local directory."""
+    fast: bool = False
+    """Use the static model distilled from MiniLM (about 30x faster, slightly less accurate)."""
+    max_seq_length: int = 128
+    """Word pieces the transformer reads per article (headline + lead)."""
+    lead_words: int = 60
+    """Words of the body embedded after the headline."""
+    batch_size: int = 64
+    """Articles per embedding batch."""
+    device: str = "auto"
+    """Torch device: 'auto' uses a GPU when one is present."""
+    cache_dir: str | None = None
+    """Embedding cache and distilled models (default: $DEDUP_CACHE_DIR or ~/.cache/dedup)."""
+    keywords: int = 8
+    """Keywords per story record."""
+    max_exact: int = 4000
+    """Largest group clustered with exact average linkage before it is split."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, got {self.threshold}")
+        if not 0.0 <= self.name_weight < 1.0:
+            raise ValueError(f"name_weight must be in [0, 1), got {self.name_weight}")
+        if self.window_days < 0:
+            raise ValueError(f"window_days must not be negative, got {self.window_days}")
+        for name in ("k", "max_seq_length", "lead_words", "batch_size", "name_dims", "max_exact"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    @property
+    def model_name(self) -> str:
+        return "static" if self.fast else self.model
+
+    def as_dict(self) -> dict:
+        return asdict(self)

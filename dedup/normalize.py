@@ -13,7 +13,7 @@ import html
 import re
 import unicodedata
 
-__all__ = ["normalize_text", "strip_junk", "article_text", "shingle_text", "JUNK_LINE_PATTERNS"]
+__all__ = ["clean_text", "normalize_text", "strip_junk", "article_text", "shingle_text", "JUNK_LINE_PATTERNS"]
 
 _TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,500})?/?>")
 # block-level tags end a line, so junk lines and boilerplate stay lines in HTML bodies
@@ -87,8 +87,8 @@ _MAX_LINK_LINE = 160
 _MAX_LINK_LINES = 15
 
 
-def normalize_text(text: str) -> str:
-    """Unicode NFKC, HTML entities and tags, case folding, one kind of newline.
+def clean_text(text: str) -> str:
+    """Unicode NFKC, HTML entities and tags, one kind of newline; case kept (for people and models).
 
     Fast paths matter here (this runs once per article in Python): plain-ASCII text skips the
     Unicode work, and each substitution runs only when its trigger character is present.
@@ -104,12 +104,18 @@ def normalize_text(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.isascii():
-        return text.lower()
+        return text
     text = unicodedata.normalize("NFKC", text)
     for sep in _OTHER_NEWLINES:
         if sep in text:
             text = text.replace(sep, "\n")
-    return text.casefold()
+    return text
+
+
+def normalize_text(text: str) -> str:
+    """:func:`clean_text`, case-folded: what the shingler compares."""
+    text = clean_text(text)
+    return text.lower() if text.isascii() else text.casefold()
 
 
 _KEEP, _JUNK, _LINK_HEADING = 0, 1, 2
@@ -121,9 +127,10 @@ def _line_kind(bare: str) -> int:
     """Junk, link-block heading, or keep. Memoised: junk lines repeat across a corpus by nature."""
     kind = _LINE_KINDS.get(bare)
     if kind is None:
-        if _LINK_HEADING_RE.fullmatch(bare):
+        folded = bare.lower()
+        if _LINK_HEADING_RE.fullmatch(folded):
             kind = _LINK_HEADING
-        elif _JUNK_RE.fullmatch(bare):
+        elif _JUNK_RE.fullmatch(folded):
             kind = _JUNK
         else:
             kind = _KEEP
@@ -134,7 +141,7 @@ def _line_kind(bare: str) -> int:
 
 
 def strip_junk(text: str) -> str:
-    """Drop universal junk lines and related-link blocks from normalised text.
+    """Drop universal junk lines and related-link blocks (text of any case, cleaned by :func:`clean_text`).
 
     Works line by line and only looks at short lines: every junk pattern is bounded in length, so
     the long paragraphs that make up most of an article cost one ``len`` each.
@@ -173,7 +180,7 @@ def strip_junk(text: str) -> str:
     return "\n".join(kept) if dropped else text
 
 
-def shingle_text(article) -> str:
+def shingle_text(article, record=None) -> str:
     """:func:`article_text` of an :class:`~dedup.records.Article` (a picklable worker task)."""
     return article_text(article.title, article.text)
 

@@ -28,7 +28,7 @@ from dedup.records import Article, FieldMap, RecordError, article_from_record
 __all__ = ["InputError", "Scan", "scan_articles", "write_annotated", "worker_pool"]
 
 OnError = Literal["fail", "skip"]
-Prepare = Callable[[Article], Any]
+Prepare = Callable[[Article, Mapping], Any]  # (article, its JSON record) -> what accept() receives
 
 _CHUNK_BYTES = 8 << 20  # a worker's unit of work
 _MIN_PARALLEL_BYTES = 4 << 20  # below this, one process is faster than starting workers
@@ -80,7 +80,7 @@ def _prepare_line(raw: bytes, fields: FieldMap, prepare: Prepare) -> tuple[str |
         article = article_from_record(record, fields)
     except (ValueError, RecordError) as err:
         return str(err), None, None
-    return None, _slim(article), prepare(article)
+    return None, _slim(article), prepare(article, record)
 
 
 def _prepare_range(path: str, start: int, end: int, fields: FieldMap, prepare: Prepare) -> list[tuple]:
@@ -156,7 +156,7 @@ def scan_articles(
     pool: Executor | None = None,
     on_line: Callable[[int], None] | None = None,
 ) -> Scan:
-    """Pass 1: parse and validate each line, then ``accept(article, prepare(article))``.
+    """Pass 1: parse and validate each line, then ``accept(article, prepare(article, record))``.
 
     ``accept`` receives the article without its text (``prepare`` has taken what is needed) and may
     raise :class:`RecordError` (e.g. a duplicate id); that line is then rejected too.
@@ -199,7 +199,7 @@ def scan_articles(
             except RecordError as err:
                 consume(str(err), None, None, line.raw)
                 continue
-            consume(None, _slim(article), prepare(article), line.raw)
+            consume(None, _slim(article), prepare(article, line.record), line.raw)
         return scan
     ranges = _byte_ranges(path, _CHUNK_BYTES)
     jobs = [(str(path), start, end, fields, prepare) for start, end in ranges]

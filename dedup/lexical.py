@@ -1,0 +1,178 @@
+"""Lexical story features: the names an article mentions, as a dense vector next to its embedding.
+
+Sentence embeddings know what kind of event an article is about; which event it is often hangs on
+names ("Mt. Gox", "Titanfall", a minister, a town). So each article also gets a TF-IDF vector over
+its capitalised tokens (light plural stemming, adjacent names also joined: "Mt. Gox" -> "mtgox"),
+computed on the articles being clustered, reduced by truncated SVD (LSA) to a few hundred dense
+dimensions so that it fits the same nearest-neighbour index as the embedding. IDF weighting does
+the rest: in a Title Case headline every word is capitalised, and common words weigh little.
+
+:func:`story_vectors` joins the two with square-root weights, so that a dot product of two joined
+vectors is ``(1 - w) * cos(embeddings) + w * cos(names)``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["name_tokens", "name_vectors", "story_vectors"]
+
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "by",
+        "with",
+        "at",
+        "from",
+        "as",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "after",
+        "before",
+        "over",
+        "under",
+        "new",
+        "not",
+        "no",
+        "but",
+        "into",
+        "up",
+        "out",
+        "about",
+        "says",
+        "say",
+        "said",
+        "will",
+        "can",
+        "could",
+        "would",
+        "may",
+        "might",
+        "more",
+        "than",
+        "how",
+        "why",
+        "what",
+        "who",
+        "when",
+        "where",
+        "which",
+        "his",
+        "her",
+        "their",
+        "you",
+        "your",
+        "our",
+        "we",
+        "they",
+        "he",
+        "she",
+        "has",
+        "have",
+        "had",
+        "do",
+        "does",
+        "did",
+        "first",
+        "last",
+        "one",
+        "two",
+        "three",
+        "vs",
+        "via",
+        "per",
+        "amid",
+        "watch",
+        "live",
+        "update",
+        "updated",
+        "breaking",
+        "exclusive",
+        "video",
+        "photos",
+        "report",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+    ]
+)
+_NAME_RE = re.compile(r"[A-Z][\w'\.-]*\w|[A-Z]")
+_GAP_RE = re.compile(r"[\s.]*")
+
+
+def _norm(word: str) -> str:
+    w = word.lower().replace("\u2019", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.replace(".", "").replace("'", "")
+    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        w = w[:-1]
+    return w
+
+
+def name_tokens(text: str) -> list[str]:
+    """Capitalised tokens of ``text`` (normalised), plus adjacent pairs joined."""
+    matches = list(_NAME_RE.finditer(text))
+    out: list[str] = []
+    for k, m in enumerate(matches):
+        a = _norm(m.group())
+        if a not in _STOP and len(a) >= 2:
+            out.append(a)
+        if k + 1 < len(matches) and _GAP_RE.fullmatch(text, m.end(), matches[k + 1].start()):
+            b = _norm(matches[k + 1].group())
+            if a not in _STOP and b not in _STOP and a and b:
+                out.append(a + b)
+    return out
+
+
+def name_vectors(texts: Sequence[str], dims: int = 256, seed: int = 0) -> np.ndarray | None:
+    """L2-normalised LSA vectors of the name TF-IDF of ``texts``; None if no name recurs."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    n = len(texts)
+    if n < 3:
+        return None
+    vectorizer = TfidfVectorizer(analyzer=name_tokens, min_df=2, sublinear_tf=True, dtype=np.float32)
+    try:
+        tfidf = vectorizer.fit_transform(texts)
+    except ValueError:  # no token appears twice
+        return None
+    k = min(dims, tfidf.shape[1] - 1, n - 1)
+    if k < 2:
+        return None
+    reduced = TruncatedSVD(k, random_state=seed, algorithm="randomized", n_iter=4).fit_transform(tfidf)
+    return normalize(reduced).astype(np.float32)
+
+
+def story_vectors(embeddings: np.ndarray, names: np.ndarray | None, weight: float) -> np.ndarray:
+    """``[sqrt(1-w) * embedding, sqrt(w) * names]``: dot products mix the two cosines with weight ``w``."""
+    if names is None or weight <= 0:
+        return np.ascontiguousarray(embeddings, dtype=np.float32)
+    return np.ascontiguousarray(
+        np.hstack([np.sqrt(1.0 - weight) * embeddings, np.sqrt(weight) * names]), dtype=np.float32
+    )
