@@ -856,6 +856,170 @@ def synth_command(
         typer.echo(f"dedup: wrote {count:,} labelled articles to {output}", err=True)
 
 
+def _parse_grid(items: list[str] | None, defaults: dict[str, str]) -> dict[str, list[float]]:
+    """``name=lo:hi:step`` or ``name=a,b,c`` -> values; names missing from ``items`` take ``defaults``."""
+    import numpy as np
+
+    raw = dict(defaults)
+    for item in items or []:
+        name, sep, spec = item.partition("=")
+        if not sep:
+            raise _fail(f"--grid {item!r}: expected NAME=LO:HI:STEP or NAME=A,B,C", 2)
+        raw[name.strip().replace("-", "_")] = spec
+    grid: dict[str, list[float]] = {}
+    for name, spec in raw.items():
+        try:
+            if ":" in spec:
+                lo, hi, step = (float(x) for x in spec.split(":"))
+                values = [round(float(v), 6) for v in np.arange(lo, hi + step / 2, step)]
+            else:
+                values = [float(v) for v in spec.split(",")]
+        except ValueError:
+            raise _fail(f"--grid {name}={spec!r}: not numbers", 2) from None
+        grid[name] = [int(v) if name in ("min_overlap", "k") else v for v in values]
+    return grid
+
+
+def _plot_curve(result, path: Path, x_name: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise _fail("--plot needs matplotlib: pip install matplotlib", 2) from None
+    lines: dict[tuple, list[tuple[float, float]]] = {}
+    for setting, value in result.curve:
+        rest = tuple((k, v) for k, v in setting.items() if k != x_name)
+        lines.setdefault(rest, []).append((setting[x_name], value))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for rest, points in sorted(lines.items()):
+        points.sort()
+        label = ", ".join(f"{k}={v}" for k, v in rest) or "all data"
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", ms=3, label=label)
+    ax.axvline(result.best[x_name], color="grey", ls="--", lw=1)
+    ax.set_xlabel(x_name)
+    ax.set_ylabel(result.metric)
+    ax.set_title(f"{result.metric} on all data (CV estimate {result.cv_mean:.3f} ± {result.cv_std:.3f})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+@app.command("tune")
+def tune_command(
+    input: InputArg,
+    stage: Annotated[int, typer.Option("--stage", help="1: dup-group thresholds; 2: story thresholds.")] = 2,
+    truth_field: Annotated[
+        str, typer.Option("--truth-field", help="Gold cluster field in the input (dup groups or stories).")
+    ] = "story",
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--grid",
+            help="Setting to search, NAME=LO:HI:STEP or NAME=A,B,C; repeatable. Stage 1 default: threshold "
+            "and containment; stage 2: threshold.",
+        ),
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds over gold clusters.")] = 5,
+    metric: Annotated[
+        str, typer.Option("--metric", help="bcubed_f1, pairwise_f1, ari or nmi.")
+    ] = "bcubed_f1",
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write the score curve as a PNG.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    id_field: IdField = "id",
+    title_field: TitleField = "title",
+    text_field: TextField = "text",
+    outlet_field: OutletField = "outlet",
+    date_field: DateField = "published_at",
+    model: ModelOpt = _S.model,
+    fast: FastOpt = False,
+    cache_dir: CacheDirOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Choose a stage's thresholds on labelled data by cross-validation over the gold clusters.
+
+    Prints the best setting on all data with its scores, and the cross-validated estimate of how the
+    choice does on clusters it has not seen.
+
+    Example:  dedup tune labelled.jsonl --stage 2 --truth-field story --grid threshold=0.1:0.4:0.02 --plot curve.png
+    """
+    import numpy as np
+    import orjson
+
+    from dedup.evaluate import format_scores
+    from dedup.io import read_lines
+    from dedup.records import RecordError, article_from_record
+
+    if metric not in ("bcubed_f1", "pairwise_f1", "ari", "nmi"):
+        raise _fail(f"--metric {metric!r}: use bcubed_f1, pairwise_f1, ari or nmi", 2)
+    if stage not in (1, 2):
+        raise _fail("--stage is 1 or 2", 2)
+    fields = FieldMap(id_field, title_field, text_field, outlet_field, date_field)
+    with _input_path(input) as path:
+        records, truth = [], []
+        for line in read_lines(path):
+            if line.error == "blank line":
+                continue
+            if line.error is not None:
+                raise _fail(f"{input}:{line.number}: {line.error}")
+            try:
+                article = article_from_record(line.record, fields)
+            except RecordError as err:
+                raise _fail(f"{input}:{line.number}: {err}") from None
+            if truth_field not in line.record:
+                raise _fail(f'{input}:{line.number}: no gold field "{truth_field}" (use --truth-field)')
+            records.append(article)
+            truth.append(str(line.record[truth_field]))
+    truth_arr = np.array(truth)
+    if stage == 1:
+        from dedup.tune import tune_near_dups
+
+        space = _parse_grid(grid, {"threshold": "0.3:0.7:0.05", "containment": "0.5:0.9:0.1"})
+        try:
+            result = tune_near_dups(records, truth_arr, space, metric=metric, folds=folds)
+        except TypeError as err:
+            raise _fail(f"--grid: {err}", 2) from None
+    else:
+        from dedup.embed import EmbeddingCache, default_cache_dir, embed_all, load_embedder
+        from dedup.pipeline import story_text
+        from dedup.tune import tune_stories
+
+        config = _story_config(model=model, fast=fast, cache_dir=cache_dir)
+        space = _parse_grid(grid, {"threshold": "0.1:0.4:0.02"})
+        texts = [story_text(a, config.lead_words) for a in records]
+        embedder = load_embedder(config.model_name, max_seq_length=config.max_seq_length, cache_dir=cache_dir)
+        cache = EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir(), embedder.name)
+        try:
+            embeddings = embed_all(embedder, texts, cache)
+        finally:
+            cache.close()
+        times = np.array([np.nan if a.published_at is None else a.published_at for a in records])
+        try:
+            result = tune_stories(
+                embeddings, texts, times, truth_arr, space, config, metric=metric, folds=folds
+            )
+        except TypeError as err:
+            raise _fail(f"--grid: {err}", 2) from None
+    if plot is not None:
+        _plot_curve(result, plot, "threshold" if "threshold" in result.best else next(iter(result.best)))
+    if as_json:
+        typer.echo(orjson.dumps(result.as_dict()).decode())
+        return
+    typer.echo(f"best setting on all data: {', '.join(f'{k}={v}' for k, v in result.best.items())}")
+    typer.echo(
+        f"cross-validated {metric} ({folds} folds over gold clusters): {result.cv_mean:.4f} ± {result.cv_std:.4f}"
+    )
+    typer.echo(
+        "per-fold choices: "
+        + "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) for c in result.fold_choices)
+    )
+    typer.echo("")
+    typer.echo(format_scores(result.best_scores))
+
+
 def main() -> None:
     app()
 

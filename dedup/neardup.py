@@ -82,6 +82,8 @@ class DupResult:
     stats: NearDupStats
     pairs: PairScores | None = None
     rejects: list[tuple[int, str]] = field(default_factory=list)
+    set_sizes: np.ndarray | None = None  # shingles per article, for re-linking the pairs (dedup.tune)
+    id_hash: np.ndarray | None = None  # the order-free tie-break of each article
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -269,7 +271,7 @@ class DupFinder:
         stats.duplicates = n - stats.groups
         secs["total"] = time.perf_counter() - self._started
         stats.seconds = {k: round(v, 4) for k, v in secs.items()}
-        return DupResult(self._ids, canonical, stats, scores)
+        return DupResult(self._ids, canonical, stats, scores, set_sizes=sets.sizes, id_hash=id_hash)
 
     def _report(self, phase: str, done: int) -> None:
         if self._progress:
