@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from harness import ROOT, Result, corpus, machine, measure, score_output
+from harness import SHARED as SHARED_DATA
 
 PEERS_DIR = ROOT / "peers"
 RESULTS = ROOT / "results"
@@ -79,11 +80,106 @@ def run_stage1(sizes: list[int], repeats: int, peer_max: int, text_dedup_python:
     return {"stage": 1, "machine": machine(), "command": " ".join(sys.argv), "results": results}
 
 
+def _json_run(args: list[str], timeout: float = 3600) -> tuple[dict | None, object]:
+    """Run ``stage2.py ARGS`` as its own process; its JSON line and the measured run."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        run = measure(
+            ["bash", "-c", f"{sys.executable} {ROOT / 'stage2.py'} {' '.join(args)} > {out.name}"],
+            timeout=timeout,
+        )
+        text = Path(out.name).read_text().strip()
+    return (json.loads(text.splitlines()[-1]) if run.returncode == 0 and text else None), run
+
+
+def run_stage2(cluster_sizes: list[int], baseline_max: int, quick: bool) -> dict:
+    rows: list[str] = []
+    report: dict = {
+        "stage": 2,
+        "machine": machine(),
+        "command": " ".join(sys.argv),
+        "embed": [],
+        "cluster": [],
+    }
+    for mode, kind, n in (
+        ("default", "lead", 300 if quick else 2000),
+        ("default", "headlines", 500 if quick else 3000),
+        ("fast", "lead", 5000 if quick else 20000),
+        ("fast", "headlines", 5000 if quick else 50000),
+    ):
+        result, run = _json_run(["embed", mode, kind, str(n)])
+        if result:
+            result["peak_rss_mb"] = run.peak_rss_mb
+            report["embed"].append(result)
+            print(f"embed {mode:>8} {kind:>10}: {result['docs_per_s']:,.0f} docs/s", flush=True)
+    for n in cluster_sizes:
+        for tool in ("cluster", "baseline"):
+            if tool == "baseline" and n > baseline_max:
+                continue
+            result, run = _json_run([tool, str(n)], timeout=7200)
+            if result:
+                result["wall_seconds"] = run.seconds
+                result["peak_rss_mb"] = run.peak_rss_mb
+                report["cluster"].append(result)
+                print(
+                    f"{result['tool']:>12} {n:>9,}: {run.seconds:8.1f} s {run.peak_rss_mb:8.0f} MB bF {result['bcubed_f1']:.3f}",
+                    flush=True,
+                )
+    if (SHARED_DATA / "uci_stories.jsonl").exists():
+        result, _ = _json_run(["quality"], timeout=7200)
+        report["quality"] = result
+    rows += ["## Stage 2: stories", "", f"Command: `{report['command']}`", ""]
+    m = report["machine"]
+    rows += [
+        f"Machine: {m['cpu']} ({m['cores']} cores), load average at start {m['load_average_at_start']}",
+        "",
+    ]
+    rows += ["### Embedding throughput (one process per mode, model load excluded)", ""]
+    rows += [
+        "| mode | input | articles | articles/s | model load s | peak RSS MB |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for e in report["embed"]:
+        rows.append(
+            f"| {e['mode']} | {e['input']} | {e['n']:,} | {e['docs_per_s']:,.0f} | {e['load_s']:.1f} | {e['peak_rss_mb']:,.0f} |"
+        )
+    rows += ["", "### Clustering generated embeddings (384-d, 30 days, 3-day window)", ""]
+    rows += [
+        "| tool | articles | seconds (whole process) | peak RSS MB | B-cubed F1 | ARI |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for c in report["cluster"]:
+        rows.append(
+            f"| {c['tool']} | {c['n']:,} | {c['wall_seconds']:.1f} | {c['peak_rss_mb']:,.0f} | {c['bcubed_f1']:.3f} | {c['ari']:.3f} |"
+        )
+    if report.get("quality"):
+        rows += [
+            "",
+            "### Story quality on the UCI headlines (5-fold CV over stories, threshold tuned on the other folds)",
+            "",
+        ]
+        rows += [
+            "| method | CV B-cubed F1 | best setting on all data | all-data B-cubed F1 | all-data pairwise F1 | ARI |"
+        ]
+        rows += ["|---|---:|---|---:|---:|---:|"]
+        for name, q in report["quality"].items():
+            a = q["all_data"]
+            rows.append(
+                f"| {name} | {q['cv_bcubed_f1']:.3f} ± {q['cv_std']:.3f} | {q['best']} | {a['bcubed_f1']:.3f} | "
+                f"{a['pairwise_f1']:.3f} | {a['ari']:.3f} |"
+            )
+    report["markdown"] = "\n".join(rows)
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("stage", choices=["stage1"])
+    parser.add_argument("stage", choices=["stage1", "stage2"])
+    parser.add_argument("--cluster-sizes", default="100000,1000000", help="stage 2: embeddings to cluster")
+    parser.add_argument(
+        "--baseline-max-size", type=int, default=100_000, help="stage 2: largest baseline run"
+    )
     parser.add_argument("--sizes", default="10000,30000,100000,1000000", help="comma-separated corpus sizes")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--peer-max-size", type=int, default=100_000, help="largest size the peers run at")
@@ -93,9 +189,15 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     repeats = args.repeats
     name = args.stage
-    if args.quick:
-        sizes, repeats, name = [10_000, 30_000], 1, f"{args.stage}-quick"
-    report = run_stage1(sizes, repeats, args.peer_max_size, args.text_dedup_python)
+    if args.stage == "stage2":
+        cluster_sizes = [int(s) for s in args.cluster_sizes.split(",")]
+        if args.quick:
+            cluster_sizes, name = [20_000], "stage2-quick"
+        report = run_stage2(cluster_sizes, args.baseline_max_size, args.quick)
+    else:
+        if args.quick:
+            sizes, repeats, name = [10_000, 30_000], 1, f"{args.stage}-quick"
+        report = run_stage1(sizes, repeats, args.peer_max_size, args.text_dedup_python)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=1))
     from report import write_results

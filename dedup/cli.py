@@ -196,6 +196,10 @@ NameWeightOpt = Annotated[
         rich_help_panel=_STAGE2,
     ),
 ]
+CenterOpt = Annotated[
+    bool,
+    typer.Option("--center/--no-center", help="Subtract the mean embedding before comparing.", rich_help_panel=_STAGE2),
+]
 NameDimsOpt = Annotated[
     int, typer.Option("--name-dims", help="Dimensions of the name vectors.", rich_help_panel=_STAGE2)
 ]
@@ -487,6 +491,7 @@ def run_command(
     window: WindowOpt = _S.window_days,
     name_weight: NameWeightOpt = _S.name_weight,
     name_dims: NameDimsOpt = _S.name_dims,
+    center: CenterOpt = _S.center,
     neighbours: KOpt = _S.k,
     model: ModelOpt = _S.model,
     fast: FastOpt = False,
@@ -496,7 +501,6 @@ def run_command(
     device: DeviceOpt = _S.device,
     cache_dir: CacheDirOpt = None,
     keywords: KeywordsOpt = _S.keywords,
-    max_exact: MaxExactOpt = _S.max_exact,
     on_error: OnErrorOpt = OnError.fail,
     rejects: RejectsOpt = None,
     workers: WorkersOpt = None,
@@ -615,6 +619,7 @@ def cluster_command(
     window: WindowOpt = _S.window_days,
     name_weight: NameWeightOpt = _S.name_weight,
     name_dims: NameDimsOpt = _S.name_dims,
+    center: CenterOpt = _S.center,
     neighbours: KOpt = _S.k,
     model: ModelOpt = _S.model,
     fast: FastOpt = False,
@@ -624,7 +629,6 @@ def cluster_command(
     device: DeviceOpt = _S.device,
     cache_dir: CacheDirOpt = None,
     keywords: KeywordsOpt = _S.keywords,
-    max_exact: MaxExactOpt = _S.max_exact,
     on_error: OnErrorOpt = OnError.fail,
     rejects: RejectsOpt = None,
     workers: WorkersOpt = None,

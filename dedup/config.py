@@ -80,14 +80,16 @@ class NearDupConfig:
 class StoryConfig:
     """Stage 2: which distinct articles cover the same event (a story)."""
 
-    threshold: float = 0.2
+    threshold: float = 0.14
     """Average similarity (mixed embedding and name cosine) at which articles form one story."""
     window_days: float = 3.0
     """Two dated articles further apart than this never share a story (0: no limit)."""
-    name_weight: float = 0.3
+    name_weight: float = 0.5
     """Weight of the name (capitalised-token TF-IDF) cosine next to the embedding cosine (0: off)."""
     name_dims: int = 256
     """Dimensions of the name vectors (truncated SVD)."""
+    center: bool = False
+    """Subtract the mean embedding of the articles being clustered before comparing them."""
     k: int = 20
     """Nearest neighbours per article in the similarity graph."""
     model: str = "minilm"
@@ -106,8 +108,6 @@ class StoryConfig:
     """Embedding cache and distilled models (default: $DEDUP_CACHE_DIR or ~/.cache/dedup)."""
     keywords: int = 8
     """Keywords per story record."""
-    max_exact: int = 4000
-    """Largest group clustered with exact average linkage before it is split."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
@@ -116,7 +116,7 @@ class StoryConfig:
             raise ValueError(f"name_weight must be in [0, 1), got {self.name_weight}")
         if self.window_days < 0:
             raise ValueError(f"window_days must not be negative, got {self.window_days}")
-        for name in ("k", "max_seq_length", "lead_words", "batch_size", "name_dims", "max_exact"):
+        for name in ("k", "max_seq_length", "lead_words", "batch_size", "name_dims"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
 

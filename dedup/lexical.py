@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["name_tokens", "name_vectors", "story_vectors"]
+__all__ = ["name_tokens", "name_vectors", "story_vectors", "centred"]
 
 _STOP = frozenset(
     [
@@ -169,8 +169,25 @@ def name_vectors(texts: Sequence[str], dims: int = 256, seed: int = 0) -> np.nda
     return normalize(reduced).astype(np.float32)
 
 
-def story_vectors(embeddings: np.ndarray, names: np.ndarray | None, weight: float) -> np.ndarray:
+def centred(embeddings: np.ndarray) -> np.ndarray:
+    """Embeddings minus their mean, renormalised.
+
+    Sentence embeddings share a common direction (all news looks alike from far away); removing it
+    spreads the cosines out, so one threshold separates stories better across corpora.
+    """
+    if len(embeddings) < 2:
+        return embeddings
+    shifted = embeddings - embeddings.mean(axis=0, keepdims=True)
+    norms = np.linalg.norm(shifted, axis=1, keepdims=True)
+    return (shifted / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def story_vectors(
+    embeddings: np.ndarray, names: np.ndarray | None, weight: float, center: bool = False
+) -> np.ndarray:
     """``[sqrt(1-w) * embedding, sqrt(w) * names]``: dot products mix the two cosines with weight ``w``."""
+    if center:
+        embeddings = centred(embeddings)
     if names is None or weight <= 0:
         return np.ascontiguousarray(embeddings, dtype=np.float32)
     return np.ascontiguousarray(

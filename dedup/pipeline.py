@@ -147,14 +147,13 @@ def find_stories(
     seconds["embed"] = time.perf_counter() - t
     t = time.perf_counter()
     names = name_vectors(canon_texts, config.name_dims) if config.name_weight > 0 else None
-    vectors = story_vectors(embeddings, names, config.name_weight)
+    vectors = story_vectors(embeddings, names, config.name_weight, config.center)
     labels = cluster_stories(
         vectors,
         dates[canon],
         threshold=config.threshold,
         window_days=config.window_days,
         k=config.k,
-        max_exact=config.max_exact,
     )
     seconds["cluster"] = time.perf_counter() - t
     t = time.perf_counter()

@@ -1,31 +1,34 @@
 """Stage 2 clustering: articles (as unit vectors) and their times in; story labels out.
 
 Average linkage is what works for news stories (a story is a group whose members are on average
-similar, not a chain of pairwise lookalikes), but exact average linkage is quadratic. So:
+similar, not a chain of pairwise lookalikes). With similarity a dot product of unit vectors, the
+average similarity of two clusters is exact from their vector sums: ``(sum_A . sum_B) / (|A| |B|)``.
+So average linkage needs no distance matrix:
 
-1. a k-nearest-neighbour graph (exact block products for small inputs, a faiss HNSW index for
-   large ones), keeping only pairs inside the time window;
-2. its connected components over edges with similarity >= the cut. Two articles in different
-   components have no similar pair at all between them, so average linkage would never join them:
-   splitting here loses nothing (up to the kNN approximation);
-3. exact average linkage inside each component, cut at the similarity threshold. Pairs more than
-   the window apart get an overwhelming distance, so no story ever spans more than the window.
-   A component too large for exact linkage is split first by raising its edge threshold.
+1. a k-nearest-neighbour graph (exact block products for small inputs, a faiss inverted-file
+   index over a PCA projection for large ones, re-scored exactly) proposes which clusters may
+   merge: only pairs inside the time window and above the cut;
+2. greedy merging in order of exact average similarity (a heap with stale entries skipped),
+   recomputing a merged cluster's similarity to its neighbours from the sums, until no candidate
+   pair reaches the threshold. Average linkage is reducible, so this is hierarchical average
+   linkage restricted to the candidate graph (at k = 20 it reproduces the unrestricted result on
+   the UCI stories);
+3. a merge that would make a story span more than the window is never made (spans only grow).
 
 Articles without a date have no time constraint. Deterministic for a given input.
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
-
-from dedup.groups import union_find
+from numba import njit, prange
+from numba.typed import List
 
 __all__ = ["StoryGraph", "knn_graph", "cluster_stories"]
 
-_FORBIDDEN = 1e12  # distance of a pair that may not share a story; dwarfs any sum of real distances
 
 
 @dataclass(slots=True)
@@ -58,16 +61,52 @@ def _exact_neighbours(vectors: np.ndarray, k: int, block: int = 2048) -> tuple[n
 
 
 def _ann_neighbours(vectors: np.ndarray, k: int, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate neighbours: an inverted-file index over a 64-dimensional PCA projection.
+
+    The projection makes every distance computation 6x cheaper and the inverted file (about
+    ``4 * sqrt(n)`` lists, 8 probed) keeps the number of comparisons per article near ``sqrt(n)``;
+    candidates are re-scored with the full vectors, so the similarities are exact.
+    """
     import faiss
 
     if threads:
         faiss.omp_set_num_threads(threads)
-    index = faiss.IndexHNSWFlat(vectors.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = 64
-    index.add(vectors)
-    index.hnsw.efSearch = max(64, 2 * k)
-    sim, idx = index.search(vectors, k + 1)
-    return idx.astype(np.int64), sim
+    n, dim = vectors.shape
+    rng = np.random.default_rng(0)
+    nlist = int(np.clip(4 * np.sqrt(n), 16, 65_536))
+    sample = vectors[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))]
+    reduced_dim = min(64, dim)
+    pca = faiss.PCAMatrix(dim, reduced_dim)
+    pca.train(sample)
+    low = pca.apply(vectors)
+    faiss.normalize_L2(low)
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(reduced_dim), reduced_dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.cp.seed = 0
+    index.train(low[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))])
+    index.add(low)
+    index.nprobe = 8
+    _, idx = index.search(low, k + 1)
+    del low
+    idx = idx.astype(np.int64)
+    return idx, _rescore(vectors, idx)
+
+
+@njit(cache=True, parallel=True)
+def _rescore(vectors, idx):
+    """Exact dot products of each article with its candidate neighbours (-inf where none)."""
+    n, k = idx.shape
+    out = np.empty((n, k), dtype=np.float32)
+    for i in prange(n):
+        for c in range(k):
+            j = idx[i, c]
+            if j < 0:
+                out[i, c] = -np.inf
+                continue
+            dot = 0.0
+            for d in range(vectors.shape[1]):
+                dot += vectors[i, d] * vectors[j, d]
+            out[i, c] = dot
+    return out
 
 
 def knn_graph(
@@ -108,55 +147,94 @@ def knn_graph(
     )
 
 
-def _average_linkage(vectors: np.ndarray, times: np.ndarray, threshold: float, window: float) -> np.ndarray:
-    """Exact average-linkage labels of a small set, cut at similarity ``threshold``."""
-    from scipy.cluster.hierarchy import fcluster, linkage
-    from scipy.spatial.distance import squareform
-
-    m = len(vectors)
-    if m == 1:
-        return np.zeros(1, dtype=np.int64)
-    v = vectors.astype(np.float64)
-    dist = 1.0 - v @ v.T
-    np.clip(dist, 0.0, 2.0, out=dist)
-    if np.isfinite(window):
-        t = times
-        dated = ~np.isnan(t)
-        far = np.abs(t[:, None] - t[None, :]) > window
-        far &= dated[:, None] & dated[None, :]
-        dist[far] = _FORBIDDEN
-    np.fill_diagonal(dist, 0.0)
-    tree = linkage(squareform(dist, checks=False), method="average")
-    return fcluster(tree, t=1.0 - threshold, criterion="distance").astype(np.int64) - 1
+@njit(cache=True)
+def _root(parent, x):
+    r = x
+    while parent[r] != r:
+        r = parent[r]
+    while parent[x] != r:
+        nxt = parent[x]
+        parent[x] = r
+        x = nxt
+    return r
 
 
-def _split_large(
-    members: np.ndarray, graph: StoryGraph, threshold: float, max_size: int, step: float = 0.02
-) -> list[np.ndarray]:
-    """Cut a component too large for exact linkage into pieces by raising its edge threshold."""
-    pieces = [members]
-    level = threshold
-    out: list[np.ndarray] = []
-    while pieces:
-        level += step
-        nxt = []
-        for piece in pieces:
-            if len(piece) <= max_size or level >= 1.0:
-                out.append(piece)
-                continue
-            inside = np.isin(graph.left, piece) & np.isin(graph.right, piece) & (graph.similarity >= level)
-            local = {int(x): i for i, x in enumerate(piece)}
-            left = np.fromiter(
-                (local[int(x)] for x in graph.left[inside]), dtype=np.int64, count=int(inside.sum())
-            )
-            right = np.fromiter(
-                (local[int(x)] for x in graph.right[inside]), dtype=np.int64, count=int(inside.sum())
-            )
-            labels = union_find(len(piece), left, right)
-            for lab in np.unique(labels):
-                nxt.append(piece[labels == lab])
-        pieces = nxt
-    return out
+@njit(cache=True)
+def _similarity(sums, size, a, b):
+    dot = 0.0
+    for j in range(sums.shape[1]):
+        dot += sums[a, j] * sums[b, j]
+    return dot / (size[a] * size[b])
+
+
+@njit(cache=True)
+def _span_ok(tmin, tmax, a, b, window):
+    lo = min(tmin[a], tmin[b])
+    hi = max(tmax[a], tmax[b])
+    return hi < lo or hi - lo <= window  # hi < lo: no dated member at all
+
+
+@njit(cache=True)
+def _graph_average_linkage(sums, tmin, tmax, indptr, indices, weights, threshold, window):
+    """Greedy average linkage over the candidate graph; returns each node's root.
+
+    ``weights`` are the candidate edges' similarities (the exact ones for two single articles).
+    """
+    n = sums.shape[0]
+    parent = np.arange(n)
+    size = np.ones(n, dtype=np.float64)
+    version = np.zeros(n, dtype=np.int64)
+    neighbours = List()
+    for i in range(n):
+        neighbours.append(indices[indptr[i] : indptr[i + 1]].copy())
+    mark = np.full(n, -1, dtype=np.int64)  # last merge that listed this cluster: dedupes without sorting
+    heap = [(0.0, np.int64(0), np.int64(0), np.int64(0), np.int64(0))]
+    heap.pop()
+    for a in range(n):
+        for e in range(indptr[a], indptr[a + 1]):
+            b = indices[e]
+            if a < b and weights[e] >= threshold and _span_ok(tmin, tmax, a, b, window):
+                heap.append((-weights[e], np.int64(a), np.int64(b), np.int64(0), np.int64(0)))
+    heapq.heapify(heap)
+    merges = 0
+    while heap:
+        neg, a, b, va, vb = heapq.heappop(heap)
+        if parent[a] != a or parent[b] != b or version[a] != va or version[b] != vb:
+            continue  # stale: one side has merged since
+        if not _span_ok(tmin, tmax, a, b, window):
+            continue
+        # merge b into a: the sum of member vectors keeps the average similarity exact
+        for j in range(sums.shape[1]):
+            sums[a, j] += sums[b, j]
+        size[a] += size[b]
+        tmin[a] = min(tmin[a], tmin[b])
+        tmax[a] = max(tmax[a], tmax[b])
+        parent[b] = a
+        version[a] += 1
+        merges += 1
+        na, nb = neighbours[a], neighbours[b]
+        merged = np.empty(len(na) + len(nb), dtype=np.int64)
+        m = 0
+        mark[a] = merges
+        for src in (na, nb):
+            for x in src:
+                r = _root(parent, x)
+                if mark[r] != merges:
+                    mark[r] = merges
+                    merged[m] = r
+                    m += 1
+        merged = merged[:m]
+        neighbours[a] = merged
+        neighbours[b] = merged[:0]
+        for x in merged:
+            if _span_ok(tmin, tmax, a, x, window):
+                s = _similarity(sums, size, a, x)
+                if s >= threshold:
+                    lo, hi = (a, x) if a < x else (x, a)
+                    heapq.heappush(heap, (-s, lo, hi, version[lo], version[hi]))
+    for i in range(n):
+        parent[i] = _root(parent, i)
+    return parent
 
 
 def cluster_stories(
@@ -166,7 +244,6 @@ def cluster_stories(
     threshold: float = 0.5,
     window_days: float = 3.0,
     k: int = 20,
-    max_exact: int = 4000,
     exact_limit: int = 20_000,
     threads: int | None = None,
 ) -> np.ndarray:
@@ -183,21 +260,21 @@ def cluster_stories(
     graph = knn_graph(
         vectors, times, k=k, min_similarity=threshold, window=window, exact_limit=exact_limit, threads=threads
     )
-    component = union_find(n, graph.left, graph.right)
-    labels = np.arange(n, dtype=np.int64)
-    order = np.argsort(component, kind="stable")
-    bounds = np.flatnonzero(np.diff(component[order])) + 1
-    for members in np.split(order, bounds):
-        if len(members) < 2:
-            continue
-        pieces = (
-            [members] if len(members) <= max_exact else _split_large(members, graph, threshold, max_exact)
-        )
-        for piece in pieces:
-            sub = _average_linkage(vectors[piece], times[piece], threshold, window)
-            # label each story by its first member's index: stable and order-free
-            first = np.full(sub.max() + 1, n, dtype=np.int64)
-            np.minimum.at(first, sub, piece)
-            labels[piece] = first[sub]
-    _, dense = np.unique(labels, return_inverse=True)
+    # symmetric CSR adjacency of the candidate graph
+    rows = np.concatenate([graph.left, graph.right])
+    cols = np.concatenate([graph.right, graph.left])
+    order = np.argsort(rows, kind="stable")
+    indices = cols[order].astype(np.int64)
+    weights = np.concatenate([graph.similarity, graph.similarity])[order].astype(np.float64)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    dated = ~np.isnan(times)
+    tmin = np.where(dated, times, np.inf)
+    tmax = np.where(dated, times, -np.inf)
+    sums = np.array(vectors, dtype=np.float64)  # a copy: it becomes the clusters' vector sums
+    root = _graph_average_linkage(sums, tmin, tmax, indptr, indices, weights, float(threshold), float(window))
+    # number stories by their first article: stable, and the same whatever the merge order
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, root, np.arange(n))
+    _, dense = np.unique(first[root], return_inverse=True)
     return dense.astype(np.int64)

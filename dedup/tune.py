@@ -163,7 +163,7 @@ def tune_stories(
         key = members.tobytes()
         if key not in names_cache:  # name IDF is fitted on the articles being clustered
             names_cache[key] = name_vectors([texts[i] for i in members], cfg.name_dims)
-        vectors = story_vectors(embeddings[members], names_cache[key], cfg.name_weight)
+        vectors = story_vectors(embeddings[members], names_cache[key], cfg.name_weight, bool(cfg.center))
         return cluster_stories(
             vectors, times[members], threshold=cfg.threshold, window_days=cfg.window_days, k=cfg.k
         )
