@@ -80,7 +80,7 @@ class NearDupConfig:
 class StoryConfig:
     """Stage 2: which distinct articles cover the same event (a story)."""
 
-    threshold: float = 0.14
+    threshold: float = 0.15
     """Average similarity (mixed embedding and name cosine) at which articles form one story."""
     window_days: float = 3.0
     """Two dated articles further apart than this never share a story (0: no limit)."""

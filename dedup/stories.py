@@ -40,11 +40,6 @@ class StoryGraph:
     similarity: np.ndarray
 
 
-def _within_window(times: np.ndarray, i: np.ndarray, j: np.ndarray, window: float) -> np.ndarray:
-    ti, tj = times[i], times[j]
-    return np.isnan(ti) | np.isnan(tj) | (np.abs(ti - tj) <= window)
-
-
 def _exact_neighbours(vectors: np.ndarray, k: int, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
     n = len(vectors)
     k = min(k, n - 1)
@@ -131,20 +126,42 @@ def knn_graph(
     else:
         # ask for more neighbours than needed: some fall outside the time window
         idx, sim = _ann_neighbours(vectors, 2 * k if np.isfinite(window) else k, threads)
-    rows = np.repeat(np.arange(n), idx.shape[1])
-    cols = idx.ravel()
-    sims = sim.ravel()
-    keep = (cols >= 0) & (cols != rows) & (sims >= min_similarity)
-    rows, cols, sims = rows[keep], cols[keep], sims[keep]
-    if np.isfinite(window):
-        ok = _within_window(times, rows, cols, window)
-        rows, cols, sims = rows[ok], cols[ok], sims[ok]
-    lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
-    code = lo.astype(np.uint64) << np.uint64(32) | hi.astype(np.uint64)
-    code, first = np.unique(code, return_index=True)
+    left, right, sims = _kept_edges(idx, sim, times, float(min_similarity), float(window))
+    code = left.astype(np.uint64) << np.uint64(32) | right.astype(np.uint64)
+    code, first = np.unique(code, return_index=True)  # each pair once (it may be in both lists)
     return StoryGraph(
         (code >> np.uint64(32)).astype(np.int64), (code & np.uint64(0xFFFFFFFF)).astype(np.int64), sims[first]
     )
+
+
+@njit(cache=True)
+def _kept_edges(idx, sim, times, min_similarity, window):
+    """Neighbour lists to (lo, hi, similarity) edges above the cut and inside the window."""
+    n, k = idx.shape
+    count = 0
+    for i in range(n):
+        for c in range(k):
+            j = idx[i, c]
+            if j >= 0 and j != i and sim[i, c] >= min_similarity:
+                count += 1
+    left = np.empty(count, dtype=np.int64)
+    right = np.empty(count, dtype=np.int64)
+    sims = np.empty(count, dtype=np.float32)
+    m = 0
+    for i in range(n):
+        ti = times[i]
+        for c in range(k):
+            j = idx[i, c]
+            if j < 0 or j == i or sim[i, c] < min_similarity:
+                continue
+            tj = times[j]
+            if not (np.isnan(ti) or np.isnan(tj) or abs(ti - tj) <= window):
+                continue
+            left[m] = min(i, j)
+            right[m] = max(i, j)
+            sims[m] = sim[i, c]
+            m += 1
+    return left[:m], right[:m], sims[:m]
 
 
 @njit(cache=True)
@@ -265,13 +282,13 @@ def cluster_stories(
     cols = np.concatenate([graph.right, graph.left])
     order = np.argsort(rows, kind="stable")
     indices = cols[order].astype(np.int64)
-    weights = np.concatenate([graph.similarity, graph.similarity])[order].astype(np.float64)
+    weights = np.concatenate([graph.similarity, graph.similarity])[order]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     dated = ~np.isnan(times)
     tmin = np.where(dated, times, np.inf)
     tmax = np.where(dated, times, -np.inf)
-    sums = np.array(vectors, dtype=np.float64)  # a copy: it becomes the clusters' vector sums
+    sums = np.array(vectors, dtype=np.float32)  # a copy: it becomes the clusters' vector sums
     root = _graph_average_linkage(sums, tmin, tmax, indptr, indices, weights, float(threshold), float(window))
     # number stories by their first article: stable, and the same whatever the merge order
     first = np.full(n, n, dtype=np.int64)
