@@ -144,6 +144,10 @@ FrequentOpt = Annotated[
 BatchOpt = Annotated[
     int, typer.Option("--batch-size", help="Articles per compiled tokeniser call.", rich_help_panel=_STAGE1)
 ]
+MaxBucketOpt = Annotated[
+    int,
+    typer.Option("--max-bucket", help="LSH buckets above this size yield a star and a chain (0: all pairs).", rich_help_panel=_STAGE1),
+]
 CanonicalOpt = Annotated[
     Canonical, typer.Option("--canonical", help="Which copy represents its group.", rich_help_panel=_STAGE1)
 ]
@@ -350,6 +354,7 @@ def near_dups(
     boilerplate_frequent_articles: FrequentOpt = _D.boilerplate_frequent_articles,
     canonical: CanonicalOpt = Canonical.earliest,
     batch_size: BatchOpt = _D.batch_size,
+    max_bucket: MaxBucketOpt = _D.max_bucket,
     on_error: OnErrorOpt = OnError.fail,
     rejects: RejectsOpt = None,
     workers: WorkersOpt = None,
@@ -377,6 +382,7 @@ def near_dups(
         boilerplate_frequent_articles=boilerplate_frequent_articles,
         canonical=canonical.value,
         batch_size=batch_size,
+        max_bucket=max_bucket,
     )
     fields = FieldMap(id_field, title_field, text_field, outlet_field, date_field)
     started = time.perf_counter()
@@ -487,6 +493,7 @@ def run_command(
     boilerplate_frequent_articles: FrequentOpt = _D.boilerplate_frequent_articles,
     canonical: CanonicalOpt = Canonical.earliest,
     batch_size: BatchOpt = _D.batch_size,
+    max_bucket: MaxBucketOpt = _D.max_bucket,
     story_threshold: StoryThresholdOpt = _S.threshold,
     window: WindowOpt = _S.window_days,
     name_weight: NameWeightOpt = _S.name_weight,

@@ -45,6 +45,9 @@ class NearDupConfig:
     """Which copy represents a group: the earliest published, or the longest text."""
     batch_size: int = 4096
     """Articles tokenised per compiled call."""
+    max_bucket: int = 16
+    """LSH buckets larger than this yield a star and a chain instead of all pairs (0: always all
+    pairs, which makes grouping independent of how articles are batched; see dedup.index)."""
 
     def __post_init__(self) -> None:
         for name in ("threshold", "containment", "lead_threshold"):
@@ -62,7 +65,7 @@ class NearDupConfig:
             raise ValueError(
                 f"min_tokens must be at least 1 (empty articles are never copies), got {self.min_tokens}"
             )
-        for name in ("min_overlap", "boilerplate_min_articles", "boilerplate_frequent_articles"):
+        for name in ("min_overlap", "boilerplate_min_articles", "boilerplate_frequent_articles", "max_bucket"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.canonical not in ("earliest", "longest"):

@@ -134,8 +134,10 @@ def candidate_pairs(
 
     ``members`` are the article indices that take part (e.g. those with a non-empty shingle set);
     ``tiebreak`` (one uint64 per article, e.g. a hash of its id) orders articles inside a bucket so
-    the pairs do not depend on input order.
+    the pairs do not depend on input order. ``max_bucket=0`` always emits all pairs.
     """
+    if max_bucket <= 0:
+        max_bucket = np.iinfo(np.int64).max
     members = np.asarray(members, dtype=np.int64)
     if len(members) < 2:
         empty = np.empty(0, dtype=np.int64)

@@ -235,10 +235,12 @@ class DupFinder:
         t = time.perf_counter()
         bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
         stats.lsh_bands, stats.lsh_rows = bands, rows
-        left, right = candidate_pairs(band_keys(sig, bands, rows), reps, id_hash)
+        left, right = candidate_pairs(band_keys(sig, bands, rows), reps, id_hash, cfg.max_bucket)
         lead_bands, lead_rows = lsh_params(cfg.lead_threshold, cfg.lead_perm)
         has_lead = reps[np.diff(sets.lead_offsets)[reps] > 0]
-        lead_left, lead_right = candidate_pairs(band_keys(lead_sig, lead_bands, lead_rows), has_lead, id_hash)
+        lead_left, lead_right = candidate_pairs(
+            band_keys(lead_sig, lead_bands, lead_rows), has_lead, id_hash, cfg.max_bucket
+        )
         left, right = _merge_pairs(left, right, lead_left, lead_right)
         del sig, lead_sig
         stats.candidate_pairs = len(left)

@@ -192,14 +192,15 @@ def _span_ok(tmin, tmax, a, b, window):
 
 
 @njit(cache=True)
-def _graph_average_linkage(sums, tmin, tmax, indptr, indices, weights, threshold, window):
+def _graph_average_linkage(sums, size, tmin, tmax, indptr, indices, weights, threshold, window):
     """Greedy average linkage over the candidate graph; returns each node's root.
 
-    ``weights`` are the candidate edges' similarities (the exact ones for two single articles).
+    Nodes are clusters: ``sums`` their member vectors' sum, ``size`` their member count (single
+    articles: the vector itself and 1). ``weights`` are the candidate edges' average similarities.
+    ``sums``, ``size``, ``tmin`` and ``tmax`` are updated in place for the merged clusters.
     """
     n = sums.shape[0]
     parent = np.arange(n)
-    size = np.ones(n, dtype=np.float64)
     version = np.zeros(n, dtype=np.int64)
     neighbours = List()
     for i in range(n):
@@ -289,7 +290,8 @@ def cluster_stories(
     tmin = np.where(dated, times, np.inf)
     tmax = np.where(dated, times, -np.inf)
     sums = np.array(vectors, dtype=np.float32)  # a copy: it becomes the clusters' vector sums
-    root = _graph_average_linkage(sums, tmin, tmax, indptr, indices, weights, float(threshold), float(window))
+    size = np.ones(n, dtype=np.float64)
+    root = _graph_average_linkage(sums, size, tmin, tmax, indptr, indices, weights, float(threshold), float(window))
     # number stories by their first article: stable, and the same whatever the merge order
     first = np.full(n, n, dtype=np.int64)
     np.minimum.at(first, root, np.arange(n))
