@@ -680,6 +680,8 @@ def cluster_command(
                 if article.id in index:
                     raise RecordError(f"duplicate id {article.id!r}")
                 story_txt, title, dup = payload
+                if not isinstance(dup, str | int) or isinstance(dup, bool):
+                    dup = None  # not an article id (plain JSONL may use the field for anything)
                 index[article.id] = len(ids)
                 ids.append(article.id)
                 groups.append(dup)
@@ -732,7 +734,21 @@ def _read_labels(path: Path, id_field: str, label_field: str, role: str) -> dict
         from dedup.formats import read_miranda, read_uci_csv
 
         reader = read_uci_csv(path) if ".csv" in path.suffixes else read_miranda(path, lang=None)
-        return {r["id"]: r[label_field] for r in reader if label_field in r}
+        labels, fields_seen = {}, set()
+        try:
+            for r in reader:
+                if label_field in r:
+                    labels[r["id"]] = r[label_field]
+                elif not labels:
+                    fields_seen.update(r)
+        except ValueError as err:
+            raise _fail(str(err)) from None
+        if not labels and fields_seen:
+            raise _fail(
+                f"{path}: no record has the {role} field {label_field!r}; "
+                f"fields there: {', '.join(sorted(fields_seen))}"
+            )
+        return labels
     labels = {}
     for line in read_lines(path):
         if line.error is not None or not isinstance(line.record, dict):

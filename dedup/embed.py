@@ -166,8 +166,12 @@ def load_embedder(
 
         try:
             st = SentenceTransformer(str(path), device=_pick_device(device), local_files_only=True)
-        except OSError as err:
-            raise ModelNotFound(f"cannot load embedding model from {path}: {err}") from None
+        except (OSError, ValueError) as err:
+            # transformers raises ValueError ("Unrecognized model") for a directory without a model
+            raise ModelNotFound(
+                f"cannot load embedding model from {path}: {err} "
+                "(give a sentence-transformers model directory, or 'minilm' / 'static')"
+            ) from None
         st.max_seq_length = max_seq_length
         name = f"{'all-MiniLM-L6-v2' if model == 'minilm' else path.resolve()}@{max_seq_length}"
         return Embedder(st, name, batch_size)

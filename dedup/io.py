@@ -155,11 +155,19 @@ def atomic_output(path: str | Path | None) -> Iterator[IO[bytes]]:
                 stream.close()
             raw.flush()
             os.fsync(raw.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it; there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 class RejectWriter:

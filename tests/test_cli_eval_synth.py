@@ -135,14 +135,9 @@ def test_eval_miranda_json_truth(runner, tmp_path):
     assert s["bcubed_precision"] == pytest.approx(5 / 9) and s["bcubed_recall"] == 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="doubtful: with a Miranda JSON or UCI CSV truth, a --truth-field the records lack is silently "
-    "ignored (every id becomes 'missing in truth') instead of an error as for JSONL",
-)
 def test_eval_unknown_truth_field_in_a_benchmark_file_is_an_error(runner, tmp_path):
     truth = tmp_path / "dataset.test.json"
-    truth.write_text(json.dumps([{"id": 1, "cluster": 10, "lang": "eng", "date": "2014-03-10 16:52:50"}]))
+    truth.write_text(json.dumps([{"id": 1, "cluster": 10, "lang": "eng", "date": "2014-03-10 16:52:50", "title": "t", "text": "x"}]))
     pred = write_jsonl(tmp_path / "pred.jsonl", [{"id": "1", "story": "x"}])
     result = runner.invoke(app, ["eval", str(pred), "--truth", str(truth), "--truth-field", "cluster"])
     assert result.exit_code != 0

@@ -284,11 +284,6 @@ def test_missing_model_is_a_clear_error(invoke, events_path, tmp_path, command):
     assert not out.exists() and not stories.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: --model pointing at a directory that holds no model ends in a ValueError traceback "
-    "from transformers ('Unrecognized model in ...'), not a 'dedup: ...' error",
-)
 def test_a_directory_without_a_model_is_a_clear_error(invoke, events_path, tmp_path):
     (tmp_path / "empty-model").mkdir()
     result = invoke("run", events_path, "-o", tmp_path / "out.jsonl", "--model", tmp_path / "empty-model")
@@ -355,11 +350,6 @@ def test_every_story_config_field_has_a_flag(runner, command):
         assert flag in help_text, f.name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="atomic_output creates outputs with mkstemp's mode 0600 and keeps it after the rename, "
-    "so output files ignore the umask (other users cannot read them)",
-)
 def test_outputs_get_the_usual_file_mode(invoke, events_path, tmp_path):
     old = os.umask(0o022)
     try:
@@ -466,11 +456,6 @@ def test_cluster_duplicate_id(invoke, tmp_path):
     assert f"{source}:3: duplicate id 'dam-wire'" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: dedup cluster crashes with 'TypeError: unhashable type' when the dup_group field holds a "
-    "list or object (plain JSONL may have any field of that name)",
-)
 def test_cluster_with_an_unhashable_dup_group_field(invoke, tmp_path):
     records = build_events()[:3]
     records[0]["dup_group"] = ["dam-wire"]

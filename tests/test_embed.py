@@ -153,11 +153,6 @@ def test_missing_model_directory_is_a_clear_error_without_network(no_network, tm
     assert no_network == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a directory without a model raises transformers' ValueError ('Unrecognized model in ...'), "
-    "not ModelNotFound; load_embedder only converts OSError",
-)
 def test_a_directory_that_is_not_a_model_is_a_clear_error_without_network(no_network, tmp_path):
     (tmp_path / "notes.txt").write_text("not a model")
     with pytest.raises(ModelNotFound, match="cannot load embedding model from"):

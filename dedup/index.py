@@ -1,0 +1,833 @@
+"""Incremental ingest: a persistent index with stable dup groups and story ids.
+
+>>> with Index.open("news.idx") as index:                     # doctest: +SKIP
+...     for row in index.add(records):                         # dicts or Articles
+...         row["dup_group"], row["is_canonical"], row["story"]
+...     index.commit()                                         # one atomic batch
+
+Each new article is matched against everything kept before, without re-running the corpus.
+
+**Same groups as one batch run.** A dup group is a function of the set of verified candidate pairs,
+so the index keeps every verified pair and, for each batch, re-links the connected regions that
+the batch touched with the same :func:`dedup.groups.link_articles` a batch run uses. Two settings
+make a batch run's pairs independent of batching, and the index always uses them: every pair in
+an LSH bucket (``max_bucket=0``), and no learned outlet boilerplate (``boilerplate_min_articles=0``:
+learning needs the whole corpus; the universal junk rules and the prose filter still apply).
+Ingesting a corpus in k batches then gives exactly the partition of one batch run with those
+settings.
+
+**Stable ids.** A dup group's id is the id of its first ingested article and a story's id that of
+its first ingested canonical article; they change only when a group or story merges into an older
+one. ``is_canonical`` follows the canonical rule (earliest, then longest, then smallest id) as
+copies arrive.
+
+**Stories.** A new group's canonical article is embedded and joins stories by the same average
+linkage as :mod:`dedup.stories`, existing stories taking part as clusters (their vector sums are
+rebuilt from the stored vectors of their articles). The name features are fitted on the first
+batch and then frozen, so vectors stay comparable across batches.
+
+**Storage** (one directory, no server): ``index.sqlite`` holds ids, article metadata and the
+committed state; flat append-only files hold per-article numbers, shingle sets, verified pairs and
+story vectors; LSH buckets are sorted runs written per batch and merged now and then. Opening
+reads the flat files (no rebuild). **Crash safety**: the only commit point is one SQLite
+transaction; bytes past the committed lengths and files of uncommitted generations are discarded
+on open, so an index killed at any moment opens holding exactly the committed batches. One writer
+at a time (an exclusive lock; a second writer gets :class:`IndexLocked`). **Retention**: articles
+older than ``retain_days`` before the newest one leave the LSH and story structures (their stories
+close); their assignments stay queryable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import pickle
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from numba import njit, prange
+
+from dedup.config import NearDupConfig, StoryConfig
+from dedup.groups import PairScores, choose_canonical, link_articles, union_find
+from dedup.lsh import band_keys, candidate_pairs, lsh_params
+from dedup.minhash import signatures
+from dedup.neardup import DuplicateIdError, _id_rank, _stable_hash
+from dedup.normalize import article_text
+from dedup.records import Article, ArticleId, FieldMap, article_from_record
+from dedup.shingle import shingle_sets, tokenize
+
+__all__ = ["Index", "IndexConfig", "IndexLocked", "IndexMismatch"]
+
+FORMAT_VERSION = 1
+_MAX_RUNS = 6  # LSH runs kept before they are merged into one
+_MIN_NAME_FIT = 20  # canonical articles needed in the first batch to fit the name features
+
+
+class IndexLocked(RuntimeError):
+    """Another process is writing this index."""
+
+
+class IndexMismatch(ValueError):
+    """The index was built with other settings (or another format) than the ones given."""
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Settings fixed when an index is created (stage 1 must match to reopen it)."""
+
+    near_dup: NearDupConfig = field(default_factory=NearDupConfig)
+    stories: StoryConfig = field(default_factory=StoryConfig)
+    retain_days: float | None = None
+    """Articles older than this many days before the newest one leave the active structures."""
+
+    def __post_init__(self) -> None:
+        # batching-independent pairs: all pairs per bucket, no corpus-learned boilerplate
+        object.__setattr__(self, "near_dup", replace(self.near_dup, boilerplate_min_articles=0, max_bucket=0))
+        if self.retain_days is not None and self.retain_days <= 0:
+            raise ValueError(f"retain_days must be positive, got {self.retain_days}")
+
+    def stage1(self) -> dict:
+        d = self.near_dup.as_dict()
+        d.pop("batch_size", None)
+        return d
+
+
+# per-article columns, appended each batch: name -> (dtype, width)
+_ARTICLE_COLUMNS = {
+    "id_hash": (np.uint64, 1),
+    "dates": (np.float64, 1),
+    "tokens": (np.int32, 1),
+    "set_end": (np.int64, 1),
+    "embedded": (np.uint8, 1),
+}
+_EDGE_COLUMNS = {"edges": (np.int64, 2), "shared": (np.int64, 1), "jaccard": (np.float32, 1), "containment": (np.float32, 1)}
+
+
+def _read_column(path: Path, dtype, width: int, rows: int) -> np.ndarray:
+    """The first ``rows`` committed rows of an append-only file; anything after them is cut off."""
+    row_bytes = np.dtype(dtype).itemsize * width
+    if not path.exists():
+        path.write_bytes(b"")
+    if path.stat().st_size != rows * row_bytes:
+        with open(path, "r+b") as f:
+            f.truncate(rows * row_bytes)
+    data = np.fromfile(path, dtype=dtype, count=rows * width)
+    return data.reshape(rows, width) if width > 1 else data
+
+
+def _append(path: Path, values: np.ndarray) -> None:
+    with open(path, "ab") as f:
+        f.write(np.ascontiguousarray(values).tobytes())
+        f.flush()
+        os.fsync(f.fileno())
+
+
+@njit(cache=True, parallel=True)
+def _intersect_two(sh_a, off_a, sh_b, off_b, left, right, out):
+    """Shared shingles of pairs (left[k] in set A, right[k] in set B), both sorted CSR."""
+    for p in prange(len(left)):
+        i, ie = off_a[left[p]], off_a[left[p] + 1]
+        j, je = off_b[right[p]], off_b[right[p] + 1]
+        c = 0
+        while i < ie and j < je:
+            a = sh_a[i]
+            b = sh_b[j]
+            if a == b:
+                c += 1
+                i += 1
+                j += 1
+            elif a < b:
+                i += 1
+            else:
+                j += 1
+        out[p] = c
+
+
+def _lookup(run_keys: np.ndarray, run_docs: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(query position, stored article) for every stored article whose band key equals a query key."""
+    lo = np.searchsorted(run_keys, keys, side="left")
+    counts = np.searchsorted(run_keys, keys, side="right") - lo
+    total = int(counts.sum())
+    if total == 0:
+        e = np.empty(0, dtype=np.int64)
+        return e, e
+    query = np.repeat(np.arange(len(keys)), counts)
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return query, run_docs[np.repeat(lo, counts) + offsets]
+
+
+def _sorted_run(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per band, keys sorted with the article each came from: shape (bands, len(docs))."""
+    k = keys[:, docs] if len(docs) else np.zeros((keys.shape[0], 0), np.uint64)
+    order = np.argsort(k, axis=1, kind="stable")
+    return np.take_along_axis(k, order, axis=1), docs[order]
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection):
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+class Index:
+    """A persistent, incrementally updated dedup and story index in one directory."""
+
+    def __init__(self, path: Path, config: IndexConfig, lock, stored: dict | None) -> None:
+        self.path = path
+        self.config = config
+        self._lock = lock
+        self._embedder = None
+        self._names = None
+        self.db = sqlite3.connect(path / "index.sqlite", isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS articles (i INTEGER PRIMARY KEY, id TEXT NOT NULL, id_int INTEGER NOT NULL, "
+            "outlet TEXT, published_at REAL, batch INTEGER NOT NULL)"
+        )
+        self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS articles_id ON articles (id, id_int)")
+        if stored is None:
+            self.state = {"generation": 0, "articles": 0, "edges": 0, "shingles": 0, "runs": [], "batches": 0}
+            with _transaction(self.db):
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('config', ?)", (json.dumps(self._config_json()),))
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('state', ?)", (json.dumps(self.state),))
+        else:
+            self.state = json.loads(self.db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()[0])
+        self._load_committed()
+
+    def _config_json(self) -> dict:
+        return {
+            "format": FORMAT_VERSION,
+            "near_dup": self.config.near_dup.as_dict(),
+            "stories": self.config.stories.as_dict(),
+            "retain_days": self.config.retain_days,
+        }
+
+    # ---- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, config: IndexConfig | None = None) -> Index:
+        """Open (or create) the index in directory ``path`` for writing.
+
+        ``config`` is needed to create an index. When reopening, stage-1 settings must match the
+        stored ones (signatures of different settings are not comparable), and may be omitted;
+        story settings and retention may change between runs.
+        """
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        lock = open(path / "lock", "a+")  # noqa: SIM115 - held while the index is open
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            lock.close()
+            raise IndexLocked(
+                f"{path} is being written by process {holder}; one writer at a time: wait for it to finish"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        stored = None
+        if (path / "index.sqlite").exists():
+            db = sqlite3.connect(path / "index.sqlite")
+            with contextlib.suppress(sqlite3.OperationalError):
+                row = db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()
+                stored = json.loads(row[0]) if row else None
+            db.close()
+        try:
+            if stored is not None:
+                if stored.get("format") != FORMAT_VERSION:
+                    raise IndexMismatch(f"{path}: index format {stored.get('format')}; this dedup reads {FORMAT_VERSION}")
+                saved = IndexConfig(
+                    NearDupConfig(**stored["near_dup"]), StoryConfig(**stored["stories"]), stored.get("retain_days")
+                )
+                if config is not None and config.stage1() != saved.stage1():
+                    raise IndexMismatch(
+                        f"{path} was built with other stage-1 settings; reopen it without them or with the same ones"
+                    )
+                if config is not None:
+                    saved = replace(saved, stories=config.stories, retain_days=config.retain_days)
+                config = saved
+            return cls(path, config or IndexConfig(), lock, stored)
+        except BaseException:
+            lock.close()
+            raise
+
+    def _load_committed(self) -> None:
+        """In-memory state = the committed state on disk; leftovers of unfinished commits go."""
+        st = self.state
+        n, e = st["articles"], st["edges"]
+        self.a = {name: _read_column(self.path / f"{name}.col", dt, w, n) for name, (dt, w) in _ARTICLE_COLUMNS.items()}
+        self.e = {name: _read_column(self.path / f"{name}.col", dt, w, e) for name, (dt, w) in _EDGE_COLUMNS.items()}
+        self.shingles_path = self.path / "shingles.col"
+        _read_column(self.shingles_path, np.uint32, 1, 0) if st["shingles"] == 0 else None
+        size = st["shingles"] * 4
+        if self.shingles_path.stat().st_size != size:
+            with open(self.shingles_path, "r+b") as f:
+                f.truncate(size)
+        self.shingles = (
+            np.memmap(self.shingles_path, dtype=np.uint32, mode="r", shape=(st["shingles"],))
+            if st["shingles"]
+            else np.zeros(0, np.uint32)
+        )
+        dim = st.get("vector_dim") or 0
+        vec_path = self.path / "vectors.col"
+        if dim:
+            if vec_path.stat().st_size != n * dim * 2:
+                with open(vec_path, "r+b") as f:
+                    f.truncate(n * dim * 2)
+            self.vectors = np.memmap(vec_path, dtype=np.float16, mode="r", shape=(n, dim)) if n else np.zeros((0, dim))
+        else:
+            vec_path.unlink(missing_ok=True)
+            self.vectors = np.zeros((n, 0), np.float16)
+        keep = {f"state-{st['generation']}.npz", *(f"{r}.npz" for r in st["runs"])}
+        for p in self.path.glob("*.npz"):
+            if p.name not in keep:
+                p.unlink()
+        if st["generation"]:
+            with np.load(self.path / f"state-{st['generation']}.npz") as z:
+                self.group, self.story = z["group"], z["story"]
+                self.canonical, self.component = z["canonical"], z["component"]
+        else:
+            self.group = self.story = self.component = np.zeros(0, np.int64)
+            self.canonical = np.zeros(0, np.bool_)
+        self.runs = []
+        for name in st["runs"]:
+            with np.load(self.path / f"{name}.npz") as z:
+                self.runs.append({k: z[k] for k in z.files})
+        names = self.path / "names.pkl"
+        self._names = None
+        if st.get("names") and names.exists():
+            with open(names, "rb") as f:
+                self._names = pickle.load(f)  # noqa: S301 - written by this class
+        self._pending: list[Article] = []
+        self._pending_ids: dict[ArticleId, int] = {}
+        self._pending_sets: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_runs: list[dict] = []
+        self._pending_vectors: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_names = None  # a model fitted in this transaction, or False: decided without one
+
+    # ---- context manager and closing --------------------------------------------------------
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None and self._pending:
+            self.commit()
+        self.close()
+
+    def close(self) -> None:
+        """Drop uncommitted articles and release the index."""
+        if self._lock is not None:
+            self.db.close()
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    def rollback(self) -> None:
+        """Forget the articles added since the last commit."""
+        self._load_committed()
+
+    # ---- reading ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.a["id_hash"])
+
+    def stats(self) -> dict:
+        """Counts and size on disk of the committed index."""
+        n = self.state["articles"]
+        disk = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+        stories = self.story[:n]
+        return {
+            "articles": n,
+            "dup_groups": int(np.count_nonzero(self.canonical[:n])),
+            "stories": int(len(np.unique(stories[stories >= 0]))),
+            "verified_pairs": self.state["edges"],
+            "batches": self.state["batches"],
+            "lsh_runs": len(self.state["runs"]),
+            "active_articles": int(self._active(n).sum()),
+            "bytes_on_disk": disk,
+            "bytes_per_article": round(disk / n, 1) if n else None,
+            "retain_days": self.config.retain_days,
+        }
+
+    def lookup(self, ids: Iterable[ArticleId]) -> dict[ArticleId, dict]:
+        """Current ``dup_group``, ``is_canonical`` and ``story`` of stored (or pending) articles."""
+        out = {}
+        for aid in ids:
+            i = self._index_of(aid)
+            if i is not None:
+                out[aid] = self._assignment(i)
+        return out
+
+    def _index_of(self, aid: ArticleId) -> int | None:
+        if aid in self._pending_ids:
+            return self._pending_ids[aid]
+        row = self.db.execute(
+            "SELECT i FROM articles WHERE id = ? AND id_int = ?", (str(aid), int(isinstance(aid, int)))
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def _ids_of(self, indices: np.ndarray) -> dict[int, ArticleId]:
+        out: dict[int, ArticleId] = {}
+        committed = self.state["articles"]
+        stored = sorted({int(i) for i in indices if i < committed})
+        for start in range(0, len(stored), 500):
+            chunk = stored[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for i, aid, is_int in self.db.execute(f"SELECT i, id, id_int FROM articles WHERE i IN ({marks})", chunk):
+                out[i] = int(aid) if is_int else aid
+        for i in indices:
+            if i >= committed:
+                out[int(i)] = self._pending[int(i) - committed].id
+        return out
+
+    def _assignment(self, i: int) -> dict:
+        ids = self._ids_of(np.array([i, self.group[i], max(self.story[i], 0)]))
+        return {
+            "dup_group": ids[int(self.group[i])],
+            "is_canonical": bool(self.canonical[i]),
+            "story": ids[int(self.story[i])] if self.story[i] >= 0 else None,
+        }
+
+    def _active(self, n: int) -> np.ndarray:
+        dates = self.a["dates"][:n]
+        if self.config.retain_days is None or n == 0 or np.all(np.isnan(dates)):
+            return np.ones(n, dtype=np.bool_)
+        newest = np.nanmax(dates)
+        return np.isnan(dates) | (dates >= newest - self.config.retain_days * 86400.0)
+
+    # ---- adding -------------------------------------------------------------------------------
+
+    def add(self, records: Iterable[Mapping | Article], fields: FieldMap | None = None) -> list[dict]:
+        """Add a batch. Returns, for each new record in order, its ``id``, ``dup_group``,
+        ``is_canonical`` and ``story``. Nothing is durable until :meth:`commit`. A record that fails
+        validation or repeats an id raises :class:`~dedup.records.RecordError` (a
+        :class:`~dedup.neardup.DuplicateIdError` for ids) and the index is left as it was."""
+        articles: list[Article] = []
+        seen: dict[ArticleId, int] = {}
+        for number, record in enumerate(records, start=1):
+            article = record if isinstance(record, Article) else article_from_record(record, fields)
+            earlier = seen.get(article.id)
+            if earlier is None:
+                earlier = self._index_of(article.id)
+            if earlier is not None:
+                raise DuplicateIdError(article.id, earlier)
+            seen[article.id] = number
+            articles.append(article)
+        if not articles:
+            return []
+        return self._add_batch(articles)
+
+    def _add_batch(self, articles: list[Article]) -> list[dict]:
+        cfg = self.config.near_dup
+        n_old, m = len(self), len(articles)
+        n = n_old + m
+        # -- shingle sets, signatures and band keys of the new articles
+        tb = tokenize([article_text(a.title, a.text) for a in articles])
+        keep = np.ones(len(tb.line_hashes), dtype=np.bool_)
+        if cfg.prose_only:
+            from dedup.boilerplate import never_below, non_prose_lines
+
+            line_doc = np.repeat(np.arange(m), np.diff(tb.doc_line_offsets))
+            head = np.zeros(len(tb.line_hashes), dtype=np.bool_)
+            head[tb.doc_line_offsets[:-1]] = True
+            tokens = np.diff(tb.line_offsets)
+            keep = ~never_below(
+                non_prose_lines(tokens, tb.line_sentence, line_doc, head, m), line_doc, tokens, m, cfg.min_tokens
+            )
+        sets = shingle_sets(tb, keep, shingle_size=cfg.shingle_size, lead_shingles=cfg.lead_shingles)
+        bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
+        lead_bands, lead_rows = lsh_params(cfg.lead_threshold, cfg.lead_perm)
+        keys = {
+            "main": band_keys(signatures(sets.shingles, sets.offsets, cfg.num_perm, cfg.seed), bands, rows),
+            "lead": band_keys(signatures(sets.lead, sets.lead_offsets, cfg.lead_perm, cfg.seed), lead_bands, lead_rows),
+        }
+        long_enough = sets.n_tokens >= cfg.min_tokens
+        members = {"main": np.flatnonzero(long_enough), "lead": np.flatnonzero(long_enough & (np.diff(sets.lead_offsets) > 0))}
+        id_hash = np.array([_stable_hash(a.id) for a in articles], dtype=np.uint64)
+        dates = np.array([np.nan if a.published_at is None else a.published_at for a in articles])
+        # -- candidate pairs: new x new (every pair of a bucket) and new x stored (every run)
+        all_hash = np.concatenate([self.a["id_hash"], id_hash])
+        pairs_l, pairs_r = [], []
+        for kind in ("main", "lead"):
+            mem = members[kind]
+            left, right = candidate_pairs(keys[kind], mem, all_hash[n_old:], 0)
+            pairs_l.append(left + n_old)
+            pairs_r.append(right + n_old)
+            for run in self.runs + self._pending_runs:
+                for b in range(keys[kind].shape[0]):
+                    q, d = _lookup(run[f"{kind}_keys"][b], run[f"{kind}_docs"][b], keys[kind][b, mem])
+                    pairs_l.append(d)
+                    pairs_r.append(mem[q] + n_old)
+        left = np.concatenate(pairs_l)
+        right = np.concatenate(pairs_r)
+        if n_old and self.config.retain_days is not None:  # stored articles past retention are not matched
+            old_active = self._active(n_old)
+            ok = (left >= n_old) | old_active[np.minimum(left, n_old - 1)]
+            left, right = left[ok], right[ok]
+        code = np.unique((left.astype(np.uint64) << np.uint64(32)) | right.astype(np.uint64))
+        left = (code >> np.uint64(32)).astype(np.int64)
+        right = (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        # -- verify on exact shingle sets (stored ones memory-mapped)
+        old_sets, old_off = self._stored_sets(n_old)
+        shared = np.empty(len(left), dtype=np.int64)
+        new_new = left >= n_old
+        for mask, set_a, off_a, base in ((new_new, sets.shingles, sets.offsets, n_old), (~new_new, old_sets, old_off, 0)):
+            if mask.any():
+                out = np.empty(int(mask.sum()), np.int64)
+                _intersect_two(set_a, off_a, sets.shingles, sets.offsets, left[mask] - base, right[mask] - n_old, out)
+                shared[mask] = out
+        sizes = np.concatenate([np.diff(old_off), np.diff(sets.offsets)])
+        union = sizes[left] + sizes[right] - shared
+        jac = np.divide(shared, union, out=np.zeros(len(left)), where=union > 0)
+        smaller = np.minimum(sizes[left], sizes[right])
+        con = np.divide(shared, smaller, out=np.zeros(len(left)), where=smaller > 0)
+        linked = (jac >= cfg.threshold) | ((con >= cfg.containment) & (shared >= cfg.min_overlap))
+        new_e = {
+            "edges": np.stack([left[linked], right[linked]], axis=1),
+            "shared": shared[linked],
+            "jaccard": jac[linked].astype(np.float32),
+            "containment": con[linked].astype(np.float32),
+        }
+        edges = {k: np.concatenate([self.e[k], v]) for k, v in new_e.items()}
+        # -- re-link every region (connected set of verified pairs) the batch touched
+        component = union_find(
+            n,
+            np.concatenate([np.arange(n_old), new_e["edges"][:, 0]]),
+            np.concatenate([self.component, new_e["edges"][:, 1]]),
+        )
+        region = np.flatnonzero(np.isin(component, np.unique(component[n_old:])))
+        local = np.full(n, -1, dtype=np.int64)
+        local[region] = np.arange(len(region))
+        inside = (local[edges["edges"][:, 0]] >= 0) & (local[edges["edges"][:, 1]] >= 0)
+        labels = link_articles(
+            len(region),
+            PairScores(
+                local[edges["edges"][inside, 0]],
+                local[edges["edges"][inside, 1]],
+                edges["shared"][inside],
+                edges["jaccard"][inside].astype(np.float64),
+                edges["containment"][inside].astype(np.float64),
+            ),
+            sizes[region],
+            all_hash[region],
+            jaccard_threshold=cfg.threshold,
+            containment_threshold=cfg.containment,
+            min_overlap=cfg.min_overlap,
+        )
+        # a group is named after its first ingested member
+        founder = np.full(len(region), len(region), dtype=np.int64)
+        np.minimum.at(founder, labels, np.arange(len(region)))
+        group = np.concatenate([self.group, np.arange(n_old, n)])
+        old_group_of_region = group[region].copy()
+        group[region] = region[founder[labels]]
+        all_dates = np.concatenate([self.a["dates"], dates])
+        all_tokens = np.concatenate([self.a["tokens"], sets.n_tokens.astype(np.int32)])
+        self._pending.extend(articles)
+        for k, a in enumerate(articles):
+            self._pending_ids[a.id] = n_old + k
+        canonical = np.concatenate([self.canonical, np.zeros(m, np.bool_)])
+        ids = self._ids_of(region)
+        rank = _id_rank([ids[int(i)] for i in region], np.arange(len(region)))
+        winner = choose_canonical(
+            np.searchsorted(np.unique(group[region]), group[region]),
+            all_dates[region],
+            all_tokens[region].astype(np.int64),
+            rank,
+            cfg.canonical,
+        )
+        canonical[region] = winner == np.arange(len(region))
+        # -- stories: merged groups keep their founder's story; new groups get one
+        story = np.concatenate([self.story, np.full(m, -1, np.int64)])
+        founder_story = story[group[region]]
+        moved = region[(group[region] != old_group_of_region) & (founder_story >= 0)]
+        story[moved] = story[group[moved]]
+        self._assign_stories(articles, n_old, group, canonical, story, all_dates)
+        # -- stage everything (in memory until commit)
+        set_end = np.concatenate([self.a["set_end"], (old_off[-1] if len(old_off) else 0) + sets.offsets[1:]])
+        embedded = np.concatenate([self.a["embedded"], np.zeros(m, np.uint8)])
+        for idx, _ in self._pending_vectors:
+            embedded[idx] = 1
+        self.a = {
+            "id_hash": all_hash,
+            "dates": all_dates,
+            "tokens": all_tokens,
+            "set_end": set_end,
+            "embedded": embedded,
+        }
+        self._pending_sets.append((sets.shingles, sets.offsets))
+        self.e = edges
+        self.group, self.canonical, self.story, self.component = group, canonical, story, component
+        run = {}
+        for kind in ("main", "lead"):
+            run[f"{kind}_keys"], run[f"{kind}_docs"] = _sorted_run(keys[kind], members[kind])
+            run[f"{kind}_docs"] = run[f"{kind}_docs"] + n_old
+        self._pending_runs.append(run)
+        out_ids = self._ids_of(np.concatenate([group[n_old:], np.maximum(story[n_old:], 0)]))
+        return [
+            {
+                "id": a.id,
+                "dup_group": out_ids[int(group[n_old + k])],
+                "is_canonical": bool(canonical[n_old + k]),
+                "story": out_ids[int(story[n_old + k])] if story[n_old + k] >= 0 else None,
+            }
+            for k, a in enumerate(articles)
+        ]
+
+    def _stored_sets(self, n_old: int) -> tuple[np.ndarray, np.ndarray]:
+        """Shingle sets of all articles before this batch: committed (mapped) and pending."""
+        committed = self.state["articles"]
+        off = np.concatenate([[0], self.a["set_end"][:n_old]]).astype(np.int64)
+        if n_old == committed:
+            return self.shingles, off
+        pending = np.concatenate([s for s, _ in self._pending_sets])
+        return np.concatenate([np.asarray(self.shingles), pending]), off
+
+    # ---- stories ------------------------------------------------------------------------------
+
+    def _story_vectors(self, texts: list[str]) -> np.ndarray:
+        from dedup.embed import EmbeddingCache, default_cache_dir, embed_all, load_embedder
+        from dedup.lexical import story_vectors
+
+        sc = self.config.stories
+        if self._embedder is None:
+            self._embedder = load_embedder(
+                sc.model_name, max_seq_length=sc.max_seq_length, batch_size=sc.batch_size, device=sc.device,
+                cache_dir=sc.cache_dir,
+            )
+        cache = EmbeddingCache(Path(sc.cache_dir) if sc.cache_dir else default_cache_dir(), self._embedder.name)
+        try:
+            emb = embed_all(self._embedder, texts, cache)
+        finally:
+            cache.close()
+        names = None
+        if sc.name_weight > 0:
+            if "names" not in self.state and self._pending_names is None:  # decided once, on the first batch
+                self._pending_names = _fit_names(texts, sc.name_dims) or False
+            model = self._names or self._pending_names
+            if model:
+                names = _apply_names(model, texts)
+        return story_vectors(emb, names, sc.name_weight).astype(np.float32)
+
+    def _assign_stories(self, articles, n_old, group, canonical, story, dates) -> None:
+        from dedup.pipeline import story_text
+        from dedup.stories import _graph_average_linkage, knn_graph
+
+        sc = self.config.stories
+        self._fill_story(group, story)
+        fresh = np.flatnonzero((story == -1) & canonical)  # canonical articles of groups without a story
+        fresh = fresh[fresh >= n_old]
+        if len(fresh) == 0:
+            return
+        vectors = self._story_vectors([story_text(articles[i - n_old], sc.lead_words) for i in fresh])
+        dim = vectors.shape[1]
+        window = sc.window_days * 86400.0 if sc.window_days > 0 else np.inf
+        # stories that could take the new articles: alive, and inside the window of some of them
+        was_embedded = self.a["embedded"].astype(np.bool_)
+        embedded = np.flatnonzero(was_embedded[:n_old])
+        embedded = embedded[story[embedded] >= 0]
+        if self.config.retain_days is not None and len(embedded):
+            embedded = embedded[self._active(n_old)[embedded]]
+        new_t = dates[fresh]
+        if len(embedded) and np.isfinite(window) and not np.all(np.isnan(new_t)):
+            lo, hi = np.nanmin(new_t) - window, np.nanmax(new_t) + window
+            t = dates[embedded]
+            embedded = embedded[np.isnan(t) | ((t >= lo) & (t <= hi))]
+        old_stories, member_story = np.unique(story[embedded], return_inverse=True)
+        s = len(old_stories)
+        sums = np.zeros((s + len(fresh), dim), dtype=np.float32)
+        np.add.at(sums, member_story, self._vectors_of(embedded, dim))
+        self._pending_vectors.append((fresh, vectors))
+        size = np.concatenate([np.bincount(member_story, minlength=s).astype(np.float64), np.ones(len(fresh))])
+        t_old = dates[embedded]
+        tmin = np.full(s + len(fresh), np.inf)
+        tmax = np.full(s + len(fresh), -np.inf)
+        dated = ~np.isnan(t_old)
+        np.minimum.at(tmin, member_story[dated], t_old[dated])
+        np.maximum.at(tmax, member_story[dated], t_old[dated])
+        tmin[s:] = np.where(np.isnan(new_t), np.inf, new_t)
+        tmax[s:] = np.where(np.isnan(new_t), -np.inf, new_t)
+        sums[s:] = vectors
+        # candidate edges: new x new (nearest neighbours), new x story (average similarity)
+        graph = knn_graph(vectors, new_t, k=sc.k, min_similarity=sc.threshold, window=window)
+        el, er, ew = [graph.left + s], [graph.right + s], [graph.similarity.astype(np.float64)]
+        if s:
+            sim = vectors @ sums[:s].T / size[:s]
+            k = min(sc.k, s)
+            top = np.argpartition(-sim, k - 1, axis=1)[:, :k] if k < s else np.tile(np.arange(s), (len(fresh), 1))
+            rows = np.repeat(np.arange(len(fresh)), top.shape[1])
+            cols = top.ravel()
+            w = sim[rows, cols]
+            ok = w >= sc.threshold
+            el.append(cols[ok])
+            er.append(rows[ok] + s)
+            ew.append(w[ok].astype(np.float64))
+        left, right, weight = np.concatenate(el), np.concatenate(er), np.concatenate(ew)
+        nodes = s + len(fresh)
+        r = np.concatenate([left, right])
+        c = np.concatenate([right, left])
+        order = np.argsort(r, kind="stable")
+        indptr = np.zeros(nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(r, minlength=nodes), out=indptr[1:])
+        root = _graph_average_linkage(
+            sums.astype(np.float32), size, tmin, tmax, indptr, c[order].astype(np.int64),
+            np.concatenate([weight, weight])[order], float(sc.threshold), float(window),
+        )
+        # name each resulting story: the oldest existing story in it, else its first new article
+        node_story = np.concatenate([old_stories, fresh])
+        best = np.full(nodes, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(best, root, node_story)
+        new_story_of_node = best[root]
+        if s:  # existing stories merged into an older one take its id
+            merged = old_stories != new_story_of_node[:s]
+            if merged.any():
+                src, dst = old_stories[merged], new_story_of_node[:s][merged]
+                hit = np.isin(story, src)
+                story[hit] = dst[np.searchsorted(src, story[hit])]
+        story[fresh] = new_story_of_node[s:]
+        self._fill_story(group, story)
+
+    def _vectors_of(self, indices: np.ndarray, dim: int) -> np.ndarray:
+        """Stored story vectors (committed rows memory-mapped, pending ones in memory)."""
+        out = np.zeros((len(indices), dim), dtype=np.float32)
+        committed = indices < len(self.vectors)
+        if committed.any() and self.vectors.shape[1] == dim:
+            out[committed] = self.vectors[indices[committed]]
+        for idx, vec in self._pending_vectors:
+            pos = np.searchsorted(idx, indices)
+            hit = (pos < len(idx)) & (idx[np.minimum(pos, len(idx) - 1)] == indices)
+            out[hit] = vec[pos[hit]]
+        return out
+
+    @staticmethod
+    def _fill_story(group: np.ndarray, story: np.ndarray) -> None:
+        """Every article takes its group's story: the founder's, else any member's."""
+        has = story >= 0
+        by_group = np.full(len(group), -1, dtype=np.int64)
+        by_group[group[has]] = story[has]
+        founders = np.unique(group)
+        with_story = founders[story[founders] >= 0]
+        by_group[with_story] = story[with_story]
+        story[:] = by_group[group]
+
+    # ---- committing ---------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Make everything added since the last commit durable, atomically."""
+        if not self._pending:
+            return
+        st = dict(self.state)
+        n_old, n = st["articles"], len(self)
+        e_old = st["edges"]
+        gen = st["generation"] + 1
+        for name, (dt, _) in _ARTICLE_COLUMNS.items():
+            _append(self.path / f"{name}.col", self.a[name][n_old:].astype(dt))
+        for name, (dt, _) in _EDGE_COLUMNS.items():
+            _append(self.path / f"{name}.col", self.e[name][e_old:].astype(dt))
+        new_sets = np.concatenate([s for s, _ in self._pending_sets]) if self._pending_sets else np.zeros(0, np.uint32)
+        _append(self.shingles_path, new_sets)
+        if self._pending_vectors:
+            dim = self._pending_vectors[0][1].shape[1]
+            if st.get("vector_dim") not in (None, 0, dim):
+                raise IndexMismatch("story vectors changed size: the story model settings differ from the index's")
+            rows = np.zeros((n - n_old, dim), dtype=np.float16)
+            if not st.get("vector_dim") and n_old:
+                _append(self.path / "vectors.col", np.zeros((n_old, dim), np.float16))
+            for idx, vec in self._pending_vectors:
+                rows[idx - n_old] = vec.astype(np.float16)
+            _append(self.path / "vectors.col", rows)
+            st["vector_dim"] = dim
+        elif st.get("vector_dim"):
+            _append(self.path / "vectors.col", np.zeros((n - n_old, st["vector_dim"]), np.float16))
+        if self._pending_names is not None and "names" not in st:
+            if self._pending_names:
+                with open(self.path / "names.pkl.tmp", "wb") as f:
+                    pickle.dump(self._pending_names, f)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(self.path / "names.pkl.tmp", self.path / "names.pkl")
+            st["names"] = bool(self._pending_names)
+        np.savez(self.path / f"state-{gen}.npz", group=self.group, story=self.story, canonical=self.canonical, component=self.component)
+        runs = self.runs + self._pending_runs
+        run_names = list(st["runs"])
+        active = self._active(n)
+        if len(runs) > _MAX_RUNS:  # merge all runs into one, dropping articles past retention
+            merged = {}
+            for kind in ("main", "lead"):
+                keys = np.concatenate([r[f"{kind}_keys"] for r in runs], axis=1)
+                docs = np.concatenate([r[f"{kind}_docs"] for r in runs], axis=1)
+                keep = active[docs[0]] if docs.shape[1] else np.zeros(0, np.bool_)
+                keys, docs = keys[:, keep], docs[:, keep]
+                order = np.argsort(keys, axis=1, kind="stable")
+                merged[f"{kind}_keys"] = np.take_along_axis(keys, order, axis=1)
+                merged[f"{kind}_docs"] = np.take_along_axis(docs, order, axis=1)
+            runs, run_names = [merged], []
+            new_runs = [merged]
+        else:
+            new_runs = self._pending_runs
+        for i, run in enumerate(new_runs):
+            name = f"run-{gen}-{i}"
+            np.savez(self.path / f"{name}.npz", **run)
+            run_names.append(name)
+        st.update(
+            generation=gen, articles=n, edges=len(self.e["edges"]), shingles=st["shingles"] + len(new_sets),
+            runs=run_names, batches=st["batches"] + 1,
+        )
+        with _transaction(self.db):
+            self.db.executemany(
+                "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    (n_old + k, str(a.id), int(isinstance(a.id, int)), a.outlet, a.published_at, gen)
+                    for k, a in enumerate(self._pending)
+                ),
+            )
+            self.db.execute("UPDATE meta SET value = ? WHERE key = 'state'", (json.dumps(st),))
+        self.state = st
+        self._load_committed()
+
+    # ---- the state of the art ----
+
+
+def _fit_names(texts: list[str], dims: int):
+    """Fit the name features (TF-IDF over names + SVD) on a first batch; None if too little text."""
+    if len(texts) < _MIN_NAME_FIT:
+        return None
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from dedup.lexical import name_tokens
+
+    vectorizer = TfidfVectorizer(analyzer=name_tokens, min_df=2, sublinear_tf=True, dtype=np.float32)
+    try:
+        tfidf = vectorizer.fit_transform(texts)
+    except ValueError:
+        return None
+    k = min(dims, tfidf.shape[1] - 1, len(texts) - 1)
+    if k < 2:
+        return None
+    svd = TruncatedSVD(k, random_state=0, algorithm="randomized", n_iter=4).fit(tfidf)
+    return {"vectorizer": vectorizer, "svd": svd, "dims": dims}
+
+
+def _apply_names(model: dict, texts: list[str]) -> np.ndarray:
+    from sklearn.preprocessing import normalize
+
+    reduced = model["svd"].transform(model["vectorizer"].transform(texts))
+    out = np.zeros((len(texts), model["dims"]), dtype=np.float32)
+    out[:, : reduced.shape[1]] = normalize(reduced)
+    return out
