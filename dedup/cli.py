@@ -204,6 +204,15 @@ CenterOpt = Annotated[
     bool,
     typer.Option("--center/--no-center", help="Subtract the mean embedding before comparing.", rich_help_panel=_STAGE2),
 ]
+BaselineOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--baseline",
+        help="Embedding cosine of unrelated articles that calibrates the story threshold "
+        "(default: measured on the input; 0: raw cosines).",
+        rich_help_panel=_STAGE2,
+    ),
+]
 NameDimsOpt = Annotated[
     int, typer.Option("--name-dims", help="Dimensions of the name vectors.", rich_help_panel=_STAGE2)
 ]
@@ -499,6 +508,7 @@ def run_command(
     name_weight: NameWeightOpt = _S.name_weight,
     name_dims: NameDimsOpt = _S.name_dims,
     center: CenterOpt = _S.center,
+    baseline: BaselineOpt = None,
     neighbours: KOpt = _S.k,
     model: ModelOpt = _S.model,
     fast: FastOpt = False,
@@ -627,6 +637,7 @@ def cluster_command(
     name_weight: NameWeightOpt = _S.name_weight,
     name_dims: NameDimsOpt = _S.name_dims,
     center: CenterOpt = _S.center,
+    baseline: BaselineOpt = None,
     neighbours: KOpt = _S.k,
     model: ModelOpt = _S.model,
     fast: FastOpt = False,

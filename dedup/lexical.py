@@ -8,7 +8,8 @@ dimensions so that it fits the same nearest-neighbour index as the embedding. ID
 the rest: in a Title Case headline every word is capitalised, and common words weigh little.
 
 :func:`story_vectors` joins the two with square-root weights, so that a dot product of two joined
-vectors is ``(1 - w) * cos(embeddings) + w * cos(names)``.
+vectors is ``(1 - w) * cos(embeddings) + w * cos(names)``, the embedding cosine first measured from
+the model's baseline (:func:`baseline_similarity`) so that one threshold means the same for every model.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["name_tokens", "name_vectors", "story_vectors", "centred"]
+__all__ = ["name_tokens", "name_vectors", "story_vectors", "centred", "baseline_similarity", "shrunk_baseline", "story_threshold"]
 
 _STOP = frozenset(
     [
@@ -182,14 +183,53 @@ def centred(embeddings: np.ndarray) -> np.ndarray:
     return (shifted / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+def baseline_similarity(vectors: np.ndarray) -> float:
+    """Mean cosine over all pairs of distinct rows of unit ``vectors``: how alike unrelated articles look.
+
+    Exact and cheap: the pairwise sum is ``|sum|^2 - sum of |v|^2``, so no pair is ever formed.
+    """
+    n = len(vectors)
+    if n < 2:
+        return 0.0
+    total = vectors.sum(axis=0, dtype=np.float64)
+    squares = float(np.einsum("ij,ij->", vectors, vectors, dtype=np.float64))
+    return float((total @ total - squares) / (n * (n - 1)))
+
+
+def shrunk_baseline(corpus: float, n: int, reference: float, prior: int = 100) -> float:
+    """The corpus baseline, pulled toward the model's reference baseline when the corpus is small.
+
+    In a handful of articles most pairs may be one story, so their mean says little; ``prior``
+    is how many articles the reference counts for.
+    """
+    return (n * corpus + prior * reference) / (n + prior)
+
+
 def story_vectors(
-    embeddings: np.ndarray, names: np.ndarray | None, weight: float, center: bool = False
+    embeddings: np.ndarray,
+    names: np.ndarray | None,
+    weight: float,
+    center: bool = False,
+    baseline: float = 0.0,
 ) -> np.ndarray:
-    """``[sqrt(1-w) * embedding, sqrt(w) * names]``: dot products mix the two cosines with weight ``w``."""
+    """Embedding and name vectors joined so that a dot product is ``(1-w)*cos_e/(1-b) + w*cos_n``.
+
+    ``b`` is the embedding ``baseline`` (:func:`baseline_similarity`): models differ in how alike they
+    make unrelated texts (MiniLM about 0.1, a static model about 0.5 on full leads), and rescaling by
+    ``1 - b`` with :func:`story_threshold`'s shift puts every model on one scale, 0 meaning "as alike
+    as two random articles". ``baseline=0`` is the plain weighted cosine.
+    """
     if center:
         embeddings = centred(embeddings)
     if names is None or weight <= 0:
-        return np.ascontiguousarray(embeddings, dtype=np.float32)
-    return np.ascontiguousarray(
-        np.hstack([np.sqrt(1.0 - weight) * embeddings, np.sqrt(weight) * names]), dtype=np.float32
-    )
+        weight = 0.0
+    scale = np.sqrt((1.0 - weight) / (1.0 - baseline))
+    if weight == 0.0:
+        return np.ascontiguousarray(scale * embeddings, dtype=np.float32)
+    return np.ascontiguousarray(np.hstack([scale * embeddings, np.sqrt(weight) * names]), dtype=np.float32)
+
+
+def story_threshold(threshold: float, weight: float, has_names: bool, baseline: float = 0.0) -> float:
+    """The dot-product threshold on :func:`story_vectors` that means ``threshold`` on the calibrated scale."""
+    embedding_weight = 1.0 - weight if has_names and weight > 0 else 1.0
+    return threshold + embedding_weight * baseline / (1.0 - baseline)

@@ -50,6 +50,32 @@ class PipelineConfig:
     fields: FieldMap = field(default_factory=FieldMap)
 
 
+def reference_baseline(embedder, config: StoryConfig, n: int = 64) -> float:
+    """The model's embedding cosine between unrelated articles, on built-in synthetic reference texts.
+
+    Cached with the other embeddings, so only the first run of a model pays for the few texts.
+    """
+    from dedup.embed import EmbeddingCache, default_cache_dir, embed_all
+    from dedup.lexical import baseline_similarity
+
+    texts = reference_texts(config.lead_words, n)
+    cache = EmbeddingCache(Path(config.cache_dir) if config.cache_dir else default_cache_dir(), embedder.name)
+    try:
+        return baseline_similarity(embed_all(embedder, texts, cache))
+    finally:
+        cache.close()
+
+
+def reference_texts(lead_words: int = 60, n: int = 64) -> list[str]:
+    """Story texts of ``n`` built-in synthetic articles on unrelated events (see :func:`reference_baseline`)."""
+    from dedup.synth import synthetic_bases
+
+    return [
+        story_text(Article(f"ref-{k}", base["title"], base["text"]), lead_words)
+        for k, base in enumerate(synthetic_bases(n, seed=20260101))
+    ]
+
+
 def story_text(article: Article, lead_words: int = 60) -> str:
     """What stage 2 reads of an article: "Headline. Lead", case kept (see :func:`dedup.embed.embed_text`)."""
     from dedup.embed import embed_text
@@ -86,6 +112,8 @@ class StoryResult:
     story: list[ArticleId]
     stories: list[dict]
     seconds: dict[str, float] = field(default_factory=dict)
+    baseline: float = 0.0
+    """The embedding baseline the similarities were calibrated with (see :class:`StoryConfig`)."""
 
 
 @dataclass
@@ -122,7 +150,7 @@ def find_stories(
     (:func:`story_text`), given for every article (non-canonical ones may be empty).
     """
     from dedup.embed import EmbeddingCache, default_cache_dir, embed_all, load_embedder
-    from dedup.lexical import name_vectors, story_vectors
+    from dedup.lexical import baseline_similarity, name_vectors, shrunk_baseline, story_threshold, story_vectors
     from dedup.stories import cluster_stories
 
     seconds: dict[str, float] = {}
@@ -147,11 +175,18 @@ def find_stories(
     seconds["embed"] = time.perf_counter() - t
     t = time.perf_counter()
     names = name_vectors(canon_texts, config.name_dims) if config.name_weight > 0 else None
-    vectors = story_vectors(embeddings, names, config.name_weight, config.center)
+    baseline = config.baseline
+    if config.center:
+        baseline = 0.0  # centred embeddings are their own calibration: unrelated pairs already average 0
+    elif baseline is None:
+        baseline = shrunk_baseline(
+            baseline_similarity(embeddings), len(embeddings), reference_baseline(embedder, config)
+        )
+    vectors = story_vectors(embeddings, names, config.name_weight, config.center, baseline)
     labels = cluster_stories(
         vectors,
         dates[canon],
-        threshold=config.threshold,
+        threshold=story_threshold(config.threshold, config.name_weight, names is not None, baseline),
         window_days=config.window_days,
         k=config.k,
     )
@@ -182,7 +217,7 @@ def find_stories(
     words = story_keywords(canon_texts, labels, n_stories, config.keywords)
     records = story_records(story_ids, members, headlines, words)
     seconds["describe"] = time.perf_counter() - t
-    return StoryResult(story, records, {k: round(v, 4) for k, v in seconds.items()})
+    return StoryResult(story, records, {k: round(v, 4) for k, v in seconds.items()}, baseline)
 
 
 class Pipeline:

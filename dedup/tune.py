@@ -152,7 +152,7 @@ def tune_stories(
     from dataclasses import replace
 
     from dedup.config import StoryConfig
-    from dedup.lexical import name_vectors, story_vectors
+    from dedup.lexical import baseline_similarity, name_vectors, story_threshold, story_vectors
     from dedup.stories import cluster_stories
 
     base = config or StoryConfig()
@@ -163,9 +163,14 @@ def tune_stories(
         key = members.tobytes()
         if key not in names_cache:  # name IDF is fitted on the articles being clustered
             names_cache[key] = name_vectors([texts[i] for i in members], cfg.name_dims)
-        vectors = story_vectors(embeddings[members], names_cache[key], cfg.name_weight, bool(cfg.center))
+        names = names_cache[key]
+        baseline = cfg.baseline if cfg.baseline is not None else baseline_similarity(embeddings[members])
+        if cfg.center:
+            baseline = 0.0
+        vectors = story_vectors(embeddings[members], names, cfg.name_weight, bool(cfg.center), baseline)
+        threshold = story_threshold(cfg.threshold, cfg.name_weight, names is not None, baseline)
         return cluster_stories(
-            vectors, times[members], threshold=cfg.threshold, window_days=cfg.window_days, k=cfg.k
+            vectors, times[members], threshold=threshold, window_days=cfg.window_days, k=cfg.k
         )
 
     return cross_validate(run, truth, space, **kw)

@@ -146,3 +146,45 @@ def test_centred_removes_the_common_direction():
     assert abs((c @ c.T)[~np.eye(50, dtype=bool)].mean()) < 0.05
     # one article: nothing to centre on
     np.testing.assert_array_equal(centred(emb[:1]), emb[:1])
+
+
+# -- calibration ---------------------------------------------------------------------------------------
+
+
+def test_baseline_similarity_is_the_mean_cosine_over_distinct_pairs():
+    from dedup.lexical import baseline_similarity
+
+    rng = np.random.default_rng(3)
+    v = rng.normal(size=(40, 16)) + 0.8  # a shared direction, as sentence embeddings have
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    sims = v @ v.T
+    brute = sims[~np.eye(len(v), dtype=bool)].mean()
+    assert baseline_similarity(v.astype(np.float32)) == pytest.approx(brute, abs=1e-5)
+    assert brute > 0.3
+    assert baseline_similarity(v[:1]) == 0.0
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3])
+def test_calibrated_threshold_measures_similarity_from_the_baseline(weight):
+    from dedup.lexical import story_threshold
+
+    rng = np.random.default_rng(4)
+    emb = rng.normal(size=(6, 8))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    names = rng.normal(size=(6, 5))
+    names /= np.linalg.norm(names, axis=1, keepdims=True)
+    b = 0.4
+    joined = story_vectors(emb, names, weight, baseline=b)
+    calibrated = (1 - weight) * (emb @ emb.T - b) / (1 - b) + weight * (names @ names.T)
+    shift = story_threshold(0.0, weight, True, b)
+    np.testing.assert_allclose(joined @ joined.T - shift, calibrated, atol=1e-5)
+    # without names, threshold t is met by a cosine a share t of the way from the baseline to 1
+    cosine = b + 0.2 * (1 - b)
+    assert cosine / (1 - b) == pytest.approx(story_threshold(0.2, weight, False, b))
+
+
+def test_shrunk_baseline_trusts_large_corpora_and_the_reference_for_tiny_ones():
+    from dedup.lexical import shrunk_baseline
+
+    assert shrunk_baseline(0.9, 2, 0.1) == pytest.approx(0.1, abs=0.02)
+    assert shrunk_baseline(0.3, 100_000, 0.1) == pytest.approx(0.3, abs=1e-3)

@@ -119,11 +119,6 @@ def test_pipeline_fast_with_centred_embeddings(static_dir, tmp_path, no_distilli
     assert partition_of(result.ids, result.story) == event_partition(result.ids)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="doubtful default: static-model cosines sit around 0.5 between unrelated articles (MiniLM: 0.1), "
-    "so with the default threshold 0.15 and center=False --fast puts all four events in one story",
-)
 def test_pipeline_fast_with_default_settings(static_dir, tmp_path):
     result = run_fast(static_dir, tmp_path)
     assert partition_of(result.ids, result.story) == event_partition(result.ids)
