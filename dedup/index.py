@@ -81,7 +81,8 @@ class IndexConfig:
     """Settings fixed when an index is created (stage 1 must match to reopen it)."""
 
     near_dup: NearDupConfig = field(default_factory=NearDupConfig)
-    stories: StoryConfig = field(default_factory=StoryConfig)
+    stories: StoryConfig | None = field(default_factory=StoryConfig)
+    """Story settings; None keeps dup groups only (no model is loaded, ``story`` is None)."""
     retain_days: float | None = None
     """Articles older than this many days before the newest one leave the active structures."""
 
@@ -90,6 +91,8 @@ class IndexConfig:
         object.__setattr__(self, "near_dup", replace(self.near_dup, boilerplate_min_articles=0, max_bucket=0))
         if self.retain_days is not None and self.retain_days <= 0:
             raise ValueError(f"retain_days must be positive, got {self.retain_days}")
+        if self.stories is not None and self.stories.center:
+            raise ValueError("center is not available in an index: a corpus mean changes as articles arrive")
 
     def stage1(self) -> dict:
         d = self.near_dup.as_dict()
@@ -105,7 +108,8 @@ _ARTICLE_COLUMNS = {
     "set_end": (np.int64, 1),
     "embedded": (np.uint8, 1),
 }
-_EDGE_COLUMNS = {"edges": (np.int64, 2), "shared": (np.int64, 1), "jaccard": (np.float32, 1), "containment": (np.float32, 1)}
+# verified pairs; their Jaccard and containment are recomputed exactly from ``shared`` and the set sizes
+_EDGE_COLUMNS = {"edges": (np.int64, 2), "shared": (np.int64, 1)}
 
 
 def _read_column(path: Path, dtype, width: int, rows: int) -> np.ndarray:
@@ -210,7 +214,7 @@ class Index:
         return {
             "format": FORMAT_VERSION,
             "near_dup": self.config.near_dup.as_dict(),
-            "stories": self.config.stories.as_dict(),
+            "stories": self.config.stories.as_dict() if self.config.stories else None,
             "retain_days": self.config.retain_days,
         }
 
@@ -251,9 +255,8 @@ class Index:
             if stored is not None:
                 if stored.get("format") != FORMAT_VERSION:
                     raise IndexMismatch(f"{path}: index format {stored.get('format')}; this dedup reads {FORMAT_VERSION}")
-                saved = IndexConfig(
-                    NearDupConfig(**stored["near_dup"]), StoryConfig(**stored["stories"]), stored.get("retain_days")
-                )
+                stories = StoryConfig(**stored["stories"]) if stored["stories"] else None
+                saved = IndexConfig(NearDupConfig(**stored["near_dup"]), stories, stored.get("retain_days"))
                 if config is not None and config.stage1() != saved.stage1():
                     raise IndexMismatch(
                         f"{path} was built with other stage-1 settings; reopen it without them or with the same ones"
@@ -319,6 +322,7 @@ class Index:
         self._pending_runs: list[dict] = []
         self._pending_vectors: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending_names = None  # a model fitted in this transaction, or False: decided without one
+        self._pending_baseline: float | None = None  # the embedding baseline measured in this transaction
 
     # ---- context manager and closing --------------------------------------------------------
 
@@ -498,12 +502,7 @@ class Index:
         smaller = np.minimum(sizes[left], sizes[right])
         con = np.divide(shared, smaller, out=np.zeros(len(left)), where=smaller > 0)
         linked = (jac >= cfg.threshold) | ((con >= cfg.containment) & (shared >= cfg.min_overlap))
-        new_e = {
-            "edges": np.stack([left[linked], right[linked]], axis=1),
-            "shared": shared[linked],
-            "jaccard": jac[linked].astype(np.float32),
-            "containment": con[linked].astype(np.float32),
-        }
+        new_e = {"edges": np.stack([left[linked], right[linked]], axis=1), "shared": shared[linked]}
         edges = {k: np.concatenate([self.e[k], v]) for k, v in new_e.items()}
         # -- re-link every region (connected set of verified pairs) the batch touched
         component = union_find(
@@ -515,14 +514,17 @@ class Index:
         local = np.full(n, -1, dtype=np.int64)
         local[region] = np.arange(len(region))
         inside = (local[edges["edges"][:, 0]] >= 0) & (local[edges["edges"][:, 1]] >= 0)
+        el, er = edges["edges"][inside, 0], edges["edges"][inside, 1]
+        e_shared = edges["shared"][inside]
+        e_union = sizes[el] + sizes[er] - e_shared
         labels = link_articles(
             len(region),
             PairScores(
-                local[edges["edges"][inside, 0]],
-                local[edges["edges"][inside, 1]],
-                edges["shared"][inside],
-                edges["jaccard"][inside].astype(np.float64),
-                edges["containment"][inside].astype(np.float64),
+                local[el],
+                local[er],
+                e_shared,
+                e_shared / np.maximum(e_union, 1),  # float64, exactly as a batch run computes them
+                e_shared / np.maximum(np.minimum(sizes[el], sizes[er]), 1),
             ),
             sizes[region],
             all_hash[region],
@@ -557,7 +559,8 @@ class Index:
         founder_story = story[group[region]]
         moved = region[(group[region] != old_group_of_region) & (founder_story >= 0)]
         story[moved] = story[group[moved]]
-        self._assign_stories(articles, n_old, group, canonical, story, all_dates)
+        if self.config.stories is not None:
+            self._assign_stories(articles, n_old, group, canonical, story, all_dates)
         # -- stage everything (in memory until commit)
         set_end = np.concatenate([self.a["set_end"], (old_off[-1] if len(old_off) else 0) + sets.offsets[1:]])
         embedded = np.concatenate([self.a["embedded"], np.zeros(m, np.uint8)])
@@ -600,9 +603,10 @@ class Index:
 
     # ---- stories ------------------------------------------------------------------------------
 
-    def _story_vectors(self, texts: list[str]) -> np.ndarray:
+    def _story_vectors(self, texts: list[str]) -> tuple[np.ndarray, float]:
+        """Story vectors of new canonical articles, and the dot-product threshold that goes with them."""
         from dedup.embed import EmbeddingCache, default_cache_dir, embed_all, load_embedder
-        from dedup.lexical import story_vectors
+        from dedup.lexical import story_threshold, story_vectors
 
         sc = self.config.stories
         if self._embedder is None:
@@ -622,11 +626,29 @@ class Index:
             model = self._names or self._pending_names
             if model:
                 names = _apply_names(model, texts)
-        return story_vectors(emb, names, sc.name_weight).astype(np.float32)
+        baseline = self.state.get("baseline", self._pending_baseline)
+        if baseline is None:  # measured once, on the first batch, then frozen: scores stay comparable
+            from dedup.lexical import baseline_similarity, shrunk_baseline
+            from dedup.pipeline import reference_baseline
+
+            baseline = sc.baseline
+            if baseline is None:
+                reference = reference_baseline(self._embedder, sc)
+                baseline = shrunk_baseline(baseline_similarity(emb), len(emb), reference)
+            self._pending_baseline = baseline
+        threshold = story_threshold(sc.threshold, sc.name_weight, names is not None, baseline)
+        return story_vectors(emb, names, sc.name_weight, baseline=baseline).astype(np.float32), threshold
 
     def _assign_stories(self, articles, n_old, group, canonical, story, dates) -> None:
+        """Stories for the batch's new groups: the stories they come near are re-clustered with them.
+
+        Candidate stories are those whose average similarity to a new article reaches the threshold;
+        their members and the new articles are clustered from scratch by the batch algorithm
+        (:func:`dedup.stories.cluster_stories`), so a story ends as a batch run over the same
+        articles would make it. Each resulting story keeps the id of the oldest story it continues.
+        """
         from dedup.pipeline import story_text
-        from dedup.stories import _graph_average_linkage, knn_graph
+        from dedup.stories import cluster_stories
 
         sc = self.config.stories
         self._fill_story(group, story)
@@ -634,12 +656,12 @@ class Index:
         fresh = fresh[fresh >= n_old]
         if len(fresh) == 0:
             return
-        vectors = self._story_vectors([story_text(articles[i - n_old], sc.lead_words) for i in fresh])
+        vectors, threshold = self._story_vectors([story_text(articles[i - n_old], sc.lead_words) for i in fresh])
+        self._pending_vectors.append((fresh, vectors))
         dim = vectors.shape[1]
         window = sc.window_days * 86400.0 if sc.window_days > 0 else np.inf
-        # stories that could take the new articles: alive, and inside the window of some of them
-        was_embedded = self.a["embedded"].astype(np.bool_)
-        embedded = np.flatnonzero(was_embedded[:n_old])
+        # stored story members that could meet the new articles: alive, and inside their window
+        embedded = np.flatnonzero(self.a["embedded"][:n_old].astype(np.bool_))
         embedded = embedded[story[embedded] >= 0]
         if self.config.retain_days is not None and len(embedded):
             embedded = embedded[self._active(n_old)[embedded]]
@@ -648,58 +670,43 @@ class Index:
             lo, hi = np.nanmin(new_t) - window, np.nanmax(new_t) + window
             t = dates[embedded]
             embedded = embedded[np.isnan(t) | ((t >= lo) & (t <= hi))]
-        old_stories, member_story = np.unique(story[embedded], return_inverse=True)
-        s = len(old_stories)
-        sums = np.zeros((s + len(fresh), dim), dtype=np.float32)
-        np.add.at(sums, member_story, self._vectors_of(embedded, dim))
-        self._pending_vectors.append((fresh, vectors))
-        size = np.concatenate([np.bincount(member_story, minlength=s).astype(np.float64), np.ones(len(fresh))])
-        t_old = dates[embedded]
-        tmin = np.full(s + len(fresh), np.inf)
-        tmax = np.full(s + len(fresh), -np.inf)
-        dated = ~np.isnan(t_old)
-        np.minimum.at(tmin, member_story[dated], t_old[dated])
-        np.maximum.at(tmax, member_story[dated], t_old[dated])
-        tmin[s:] = np.where(np.isnan(new_t), np.inf, new_t)
-        tmax[s:] = np.where(np.isnan(new_t), -np.inf, new_t)
-        sums[s:] = vectors
-        # candidate edges: new x new (nearest neighbours), new x story (average similarity)
-        graph = knn_graph(vectors, new_t, k=sc.k, min_similarity=sc.threshold, window=window)
-        el, er, ew = [graph.left + s], [graph.right + s], [graph.similarity.astype(np.float64)]
-        if s:
-            sim = vectors @ sums[:s].T / size[:s]
-            k = min(sc.k, s)
-            top = np.argpartition(-sim, k - 1, axis=1)[:, :k] if k < s else np.tile(np.arange(s), (len(fresh), 1))
-            rows = np.repeat(np.arange(len(fresh)), top.shape[1])
-            cols = top.ravel()
-            w = sim[rows, cols]
-            ok = w >= sc.threshold
-            el.append(cols[ok])
-            er.append(rows[ok] + s)
-            ew.append(w[ok].astype(np.float64))
-        left, right, weight = np.concatenate(el), np.concatenate(er), np.concatenate(ew)
-        nodes = s + len(fresh)
-        r = np.concatenate([left, right])
-        c = np.concatenate([right, left])
-        order = np.argsort(r, kind="stable")
-        indptr = np.zeros(nodes + 1, dtype=np.int64)
-        np.cumsum(np.bincount(r, minlength=nodes), out=indptr[1:])
-        root = _graph_average_linkage(
-            sums.astype(np.float32), size, tmin, tmax, indptr, c[order].astype(np.int64),
-            np.concatenate([weight, weight])[order], float(sc.threshold), float(window),
-        )
-        # name each resulting story: the oldest existing story in it, else its first new article
-        node_story = np.concatenate([old_stories, fresh])
-        best = np.full(nodes, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(best, root, node_story)
-        new_story_of_node = best[root]
-        if s:  # existing stories merged into an older one take its id
-            merged = old_stories != new_story_of_node[:s]
-            if merged.any():
-                src, dst = old_stories[merged], new_story_of_node[:s][merged]
-                hit = np.isin(story, src)
-                story[hit] = dst[np.searchsorted(src, story[hit])]
-        story[fresh] = new_story_of_node[s:]
+        region = fresh
+        if len(embedded):
+            old_stories, member_story = np.unique(story[embedded], return_inverse=True)
+            sums = np.zeros((len(old_stories), dim), dtype=np.float32)
+            old_vectors = self._vectors_of(embedded, dim)
+            np.add.at(sums, member_story, old_vectors)
+            size = np.bincount(member_story, minlength=len(old_stories)).astype(np.float32)
+            near = np.zeros(len(old_stories), dtype=np.bool_)
+            for start in range(0, len(vectors), 4096):  # average similarity of each new article to each story
+                near |= ((vectors[start : start + 4096] @ sums.T) / size >= threshold).any(axis=0)
+            region = np.concatenate([embedded[near[member_story]], fresh])
+        region_vectors = self._vectors_of(region, dim)
+        labels = cluster_stories(region_vectors, dates[region], threshold=threshold, window_days=sc.window_days, k=sc.k)
+        # name each resulting story after the oldest earlier story it continues (one heir per story),
+        # else after its first new article
+        old = region < n_old
+        before = np.where(old, story[region], np.iinfo(np.int64).max)
+        order = np.lexsort((before, labels))  # per label, oldest earlier story first
+        names = np.full(int(labels.max()) + 1, -1, dtype=np.int64)
+        taken: set[int] = set()
+        for pos in order:
+            label, prior = labels[pos], int(before[pos])
+            if names[label] < 0 and old[pos] and prior not in taken:
+                names[label] = prior
+                taken.add(prior)
+        first_new = np.full(len(names), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first_new, labels, np.where(old, np.iinfo(np.int64).max, region))
+        for label in np.flatnonzero(names < 0):  # a new story, or a part split off an earlier one
+            names[label] = first_new[label] if first_new[label] < np.iinfo(np.int64).max else region[labels == label].min()
+        relabel = region[old]
+        moved_from = story[relabel]
+        story[region] = names[labels]
+        # copies follow their canonical article's new story
+        changed = relabel[story[relabel] != moved_from]
+        if len(changed):
+            story[np.isin(group, group[changed])] = -1
+            story[region] = names[labels]
         self._fill_story(group, story)
 
     def _vectors_of(self, indices: np.ndarray, dim: int) -> np.ndarray:
@@ -762,6 +769,8 @@ class Index:
                     os.fsync(f.fileno())
                 os.replace(self.path / "names.pkl.tmp", self.path / "names.pkl")
             st["names"] = bool(self._pending_names)
+        if self._pending_baseline is not None and "baseline" not in st:
+            st["baseline"] = self._pending_baseline
         np.savez(self.path / f"state-{gen}.npz", group=self.group, story=self.story, canonical=self.canonical, component=self.component)
         runs = self.runs + self._pending_runs
         run_names = list(st["runs"])
