@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import sys
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,18 +67,21 @@ def _offline():
     """Make sure nothing below tries the network (or prints loading bars), whatever the environment says."""
     saved = {
         k: os.environ.get(k)
-        for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS")
+        for k in (
+            "HF_HUB_OFFLINE",
+            "TRANSFORMERS_OFFLINE",
+            "HF_HUB_DISABLE_PROGRESS_BARS",
+            "TRANSFORMERS_VERBOSITY",
+        )
     }
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-    try:
-        import transformers
-
+    os.environ["TRANSFORMERS_VERBOSITY"] = "error"  # read when transformers is first imported
+    transformers = sys.modules.get("transformers")  # never imported here: the static model needs none of it
+    if transformers is not None:
         transformers.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
-    except ImportError:
-        pass
     try:
         yield
     finally:
@@ -150,11 +154,10 @@ def load_embedder(
     """Load an embedding model by name (``minilm``, ``static``) or local directory, offline."""
     with _offline():
         if model == "static":
-            from dedup.static import static_model
+            from dedup.static import StaticEncoder, static_model_path
 
-            st = static_model(
-                Path(cache_dir) if cache_dir else default_cache_dir(), device=_pick_device(device)
-            )
+            # numpy inference: no torch import, no device (the static model is a table lookup)
+            st = StaticEncoder(static_model_path(Path(cache_dir) if cache_dir else default_cache_dir()))
             return Embedder(st, f"static:{st.dedup_fingerprint}", batch_size=max(batch_size, 1024))
         path = packaged_minilm_path() if model == "minilm" else Path(model).expanduser()
         if not path.exists():

@@ -280,3 +280,13 @@ def build_corpus() -> list[dict]:
 @pytest.fixture
 def corpus() -> list[dict]:
     return build_corpus()
+
+
+@pytest.fixture(scope="session")
+def static_dir(tmp_path_factory):
+    """A cache directory holding the distilled static model (distilled once per test session)."""
+    from dedup.static import static_model_path
+
+    cache = tmp_path_factory.mktemp("static-cache")
+    static_model_path(cache)
+    return cache

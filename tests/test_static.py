@@ -1,6 +1,6 @@
 """Tests for dedup.static: the ``--fast`` model, distilled from the packaged MiniLM once per test session.
 
-Distilling takes a minute or two on two cores; every test here shares the one result (``static_dir``).
+Distilling takes a minute or two on two cores; every test shares the one result (``static_dir``, conftest).
 """
 
 from __future__ import annotations
@@ -16,14 +16,6 @@ import dedup.static
 from dedup.static import STATIC_VERSION, static_model
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def static_dir(tmp_path_factory):
-    """A cache directory holding the distilled static model (distilled here, once)."""
-    cache = tmp_path_factory.mktemp("static-cache")
-    static_model(cache)
-    return cache
 
 
 @pytest.fixture
@@ -140,3 +132,31 @@ def test_cli_run_fast(static_dir, tmp_path, no_distilling):
     assert partition_of([r["id"] for r in records], [r["story"] for r in records]) == event_partition(
         r["id"] for r in records
     )
+
+
+def test_numpy_encoder_matches_sentence_transformers(static_dir):
+    from dedup.static import StaticEncoder, static_model_path
+
+    texts = [
+        "Dam spillway crack forces evacuation of Marlow Ridge.",
+        "",
+        "   ",
+        "Cup final won in stoppage time " * 40,
+    ]
+    ours = StaticEncoder(static_model_path(static_dir)).encode(texts, batch_size=2)
+    theirs = static_model(static_dir).encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    assert not ours[1].any() and not ours[2].any()  # no word pieces: the zero vector, as in torch
+
+
+def test_fast_embedder_does_not_import_torch(static_dir):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from dedup.embed import load_embedder; "
+        f"e = load_embedder('static', cache_dir={str(static_dir)!r}); e.encode(['Harbour flood']); "
+        "print('torch' in sys.modules, 'transformers' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
