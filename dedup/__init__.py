@@ -1,6 +1,8 @@
 """dedup: find wire copies across news outlets and group articles into stories.
 
-Stage 1 (near-duplicates) is :func:`find_near_duplicates` with a :class:`NearDupConfig`.
+Stage 1 (near-duplicates) is :func:`find_near_duplicates` with a :class:`NearDupConfig`; both
+stages are :class:`Pipeline` with a :class:`PipelineConfig` (:class:`StoryConfig` for stage 2);
+incremental ingest is :class:`Index` (``Index.open(path, IndexConfig(...))``).
 
 Names are imported on first use, so ``import dedup`` (and ``dedup --help``) stays fast and stage 1
 never loads the embedding stack.
@@ -21,6 +23,16 @@ _EXPORTS = {
     "find_near_duplicates": "dedup.neardup",
     "DupFinder": "dedup.neardup",
     "DupResult": "dedup.neardup",
+    "StoryConfig": "dedup.config",
+    "Pipeline": "dedup.pipeline",
+    "PipelineConfig": "dedup.pipeline",
+    "PipelineResult": "dedup.pipeline",
+    "Index": "dedup.index",
+    "IndexConfig": "dedup.index",
+    "IndexLocked": "dedup.index",
+    "IndexMismatch": "dedup.index",
+    "score_labels": "dedup.evaluate",
+    "score_clusters": "dedup.evaluate",
 }
 
 __all__ = [
@@ -28,15 +40,28 @@ __all__ = [
     "DupFinder",
     "DupResult",
     "FieldMap",
+    "Index",
+    "IndexConfig",
+    "IndexLocked",
+    "IndexMismatch",
     "NearDupConfig",
+    "Pipeline",
+    "PipelineConfig",
+    "PipelineResult",
     "RecordError",
+    "StoryConfig",
     "__version__",
     "find_near_duplicates",
+    "score_clusters",
+    "score_labels",
 ]
 
 if TYPE_CHECKING:
-    from dedup.config import NearDupConfig
+    from dedup.config import NearDupConfig, StoryConfig
+    from dedup.evaluate import score_clusters, score_labels
+    from dedup.index import Index, IndexConfig, IndexLocked, IndexMismatch
     from dedup.neardup import DupFinder, DupResult, find_near_duplicates
+    from dedup.pipeline import Pipeline, PipelineConfig, PipelineResult
     from dedup.records import Article, FieldMap, RecordError
 
 

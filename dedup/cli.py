@@ -146,7 +146,11 @@ BatchOpt = Annotated[
 ]
 MaxBucketOpt = Annotated[
     int,
-    typer.Option("--max-bucket", help="LSH buckets above this size yield a star and a chain (0: all pairs).", rich_help_panel=_STAGE1),
+    typer.Option(
+        "--max-bucket",
+        help="LSH buckets above this size yield a star and a chain (0: all pairs).",
+        rich_help_panel=_STAGE1,
+    ),
 ]
 CanonicalOpt = Annotated[
     Canonical, typer.Option("--canonical", help="Which copy represents its group.", rich_help_panel=_STAGE1)
@@ -202,7 +206,9 @@ NameWeightOpt = Annotated[
 ]
 CenterOpt = Annotated[
     bool,
-    typer.Option("--center/--no-center", help="Subtract the mean embedding before comparing.", rich_help_panel=_STAGE2),
+    typer.Option(
+        "--center/--no-center", help="Subtract the mean embedding before comparing.", rich_help_panel=_STAGE2
+    ),
 ]
 BaselineOpt = Annotated[
     float | None,
@@ -1056,6 +1062,211 @@ def tune_command(
     )
     typer.echo("")
     typer.echo(format_scores(result.best_scores))
+
+
+def _parse_days(text: str | None) -> float | None:
+    """'30d', '12h', '2w' or a plain number of days."""
+    if text is None:
+        return None
+    units = {"d": 1.0, "h": 1 / 24, "w": 7.0}
+    raw = text.strip().lower()
+    unit = units.get(raw[-1:]) if raw else None
+    try:
+        value = float(raw[:-1] if unit else raw) * (unit or 1.0)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise _fail(f"--retain takes a positive duration such as 30d, 12h or 2w, not {text!r}", 2)
+    return value
+
+
+@app.command("ingest")
+def ingest_command(
+    input: InputArg,
+    index: Annotated[
+        Path, typer.Option("--index", help="Index directory (created on first use).", show_default=False)
+    ],
+    output: OutputOpt = None,
+    id_field: IdField = "id",
+    title_field: TitleField = "title",
+    text_field: TextField = "text",
+    outlet_field: OutletField = "outlet",
+    date_field: DateField = "published_at",
+    retain: Annotated[
+        str | None,
+        typer.Option(
+            "--retain",
+            help="Keep articles older than this (30d, 12h, 2w) before the newest out of matching; "
+            "their assignments stay queryable.",
+        ),
+    ] = None,
+    stories: Annotated[
+        bool | None,
+        typer.Option(
+            "--stories/--no-stories",
+            help="Assign stories (default on; set when the index is created).",
+            show_default=False,
+        ),
+    ] = None,
+    threshold: ThresholdOpt = _D.threshold,
+    containment: ContainmentOpt = _D.containment,
+    min_overlap: MinOverlapOpt = _D.min_overlap,
+    shingle_size: ShingleOpt = _D.shingle_size,
+    num_perm: NumPermOpt = _D.num_perm,
+    seed: SeedOpt = _D.seed,
+    canonical: CanonicalOpt = Canonical.earliest,
+    story_threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--story-threshold",
+            help=f"Story threshold (default {_S.threshold}; may change between runs).",
+            show_default=False,
+        ),
+    ] = None,
+    window: Annotated[
+        float | None,
+        typer.Option(
+            "--window",
+            help=f"Story window in days (default {_S.window_days}; may change between runs).",
+            show_default=False,
+        ),
+    ] = None,
+    name_weight: Annotated[
+        float | None,
+        typer.Option(
+            "--name-weight",
+            help=f"Weight of shared names (default {_S.name_weight}; set at creation).",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="Embedding model (default minilm; set at creation).", show_default=False
+        ),
+    ] = None,
+    fast: Annotated[
+        bool | None,
+        typer.Option("--fast", help="Static embedding model (set at creation).", show_default=False),
+    ] = None,
+    cache_dir: CacheDirOpt = None,
+    on_error: OnErrorOpt = OnError.fail,
+    rejects: RejectsOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Add a JSONL batch to a persistent index: each article joins the dup groups and stories seen before.
+
+    The whole input is one atomic batch. Every record comes back with dup_group, is_canonical and
+    story; ids stay stable from run to run. Stage-1 settings are fixed when the index is created.
+
+    Example:  dedup ingest --index news.idx today.jsonl -o today.out.jsonl --retain 30d
+    """
+    near_values = dict(
+        threshold=threshold,
+        containment=containment,
+        min_overlap=min_overlap,
+        shingle_size=shingle_size,
+        num_perm=num_perm,
+        seed=seed,
+        canonical=canonical.value,
+    )
+    near = _near_dup_config(**near_values)
+    stage1_given = any(getattr(_D, k) != v for k, v in near_values.items())
+    from dedup.index import Index, IndexConfig, IndexLocked, IndexMismatch
+
+    # story settings: those given on the command line over the index's own (or the defaults)
+    existing = Index.stored_config(index)
+    given = {
+        k: v
+        for k, v in dict(
+            threshold=story_threshold,
+            window_days=window,
+            name_weight=name_weight,
+            model=model,
+            fast=fast,
+            cache_dir=cache_dir,
+        ).items()
+        if v is not None
+    }
+    if stories is None:
+        stories = existing is None or existing.stories is not None
+    base = existing.stories if existing is not None and existing.stories is not None else StoryConfig()
+    story_cfg = _story_config(**{**base.as_dict(), **given}) if stories else None
+    retain_days = _parse_days(retain)
+    if retain_days is None and existing is not None:
+        retain_days = existing.retain_days
+    fields = FieldMap(id_field, title_field, text_field, outlet_field, date_field)
+    started = time.perf_counter()
+
+    from dedup.io import RejectWriter
+    from dedup.records import RecordError
+    from dedup.runner import InputError, scan_articles, write_annotated
+
+    reject_writer = RejectWriter(rejects)
+    ok = False
+    try:
+        with _input_path(input) as path, _progress(quiet, "reading") as progress:
+            try:
+                store = Index.open(
+                    index, IndexConfig(near, story_cfg, retain_days), keep_stage1=not stage1_given
+                )
+            except (IndexLocked, IndexMismatch, ValueError) as err:
+                raise _fail(str(err)) from None
+            with store:
+                articles: list = []
+                seen: set = set()
+
+                def accept(article, full) -> None:
+                    if article.id in seen:
+                        raise RecordError(f"duplicate id {article.id!r} in this input")
+                    if store.lookup([article.id]):
+                        raise RecordError(f"id {article.id!r} is already in the index")
+                    seen.add(article.id)
+                    articles.append(full)
+
+                scan = scan_articles(
+                    path,
+                    accept,
+                    prepare=_whole_article,
+                    fields=fields,
+                    on_error=on_error.value,
+                    rejects=reject_writer,
+                    display_name=input if input != "-" else "<stdin>",
+                )
+                progress("indexing", 0, len(articles))
+                rows = store.add(articles)
+                columns = {
+                    "dup_group": [r["dup_group"] for r in rows],
+                    "is_canonical": [r["is_canonical"] for r in rows],
+                    "story": [r["story"] for r in rows],
+                }
+                written = write_annotated(scan, output, columns, None)
+                store.commit()  # after the output is in place: a failed write leaves the index as it was
+                stats = store.stats()
+        ok = True
+    except InputError as err:
+        raise _fail(f"{err} (use --on-error skip --rejects FILE to skip such lines)") from None
+    except FileNotFoundError as err:
+        raise _fail(str(err)) from None
+    finally:
+        reject_writer.close(ok)
+    if written + reject_writer.count != scan.lines:
+        raise _fail(
+            f"internal error: {scan.lines} lines but {written} written + {reject_writer.count} rejected", 3
+        )
+    if not quiet:
+        new_groups = sum(1 for r in rows if r["is_canonical"])
+        typer.echo(
+            f"dedup: {len(rows):,} articles added ({new_groups:,} canonical); index holds "
+            f"{stats['articles']:,} articles, {stats['dup_groups']:,} dup groups, {stats['stories']:,} stories, "
+            f"{stats['bytes_per_article'] or 0:,.0f} bytes/article ({time.perf_counter() - started:.1f} s)",
+            err=True,
+        )
+
+
+def _whole_article(article, record):
+    """Prepare step of ``ingest``: the index reads the article itself."""
+    return article
 
 
 def main() -> None:

@@ -65,7 +65,12 @@ class NearDupConfig:
             raise ValueError(
                 f"min_tokens must be at least 1 (empty articles are never copies), got {self.min_tokens}"
             )
-        for name in ("min_overlap", "boilerplate_min_articles", "boilerplate_frequent_articles", "max_bucket"):
+        for name in (
+            "min_overlap",
+            "boilerplate_min_articles",
+            "boilerplate_frequent_articles",
+            "max_bucket",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.canonical not in ("earliest", "longest"):

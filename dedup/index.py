@@ -204,10 +204,14 @@ class Index:
         if stored is None:
             self.state = {"generation": 0, "articles": 0, "edges": 0, "shingles": 0, "runs": [], "batches": 0}
             with _transaction(self.db):
-                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('config', ?)", (json.dumps(self._config_json()),))
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('config', ?)", (json.dumps(self._config_json()),)
+                )
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('state', ?)", (json.dumps(self.state),))
         else:
-            self.state = json.loads(self.db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()[0])
+            self.state = json.loads(
+                self.db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()[0]
+            )
         self._load_committed()
 
     def _config_json(self) -> dict:
@@ -221,12 +225,13 @@ class Index:
     # ---- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, config: IndexConfig | None = None) -> Index:
+    def open(cls, path: str | Path, config: IndexConfig | None = None, *, keep_stage1: bool = False) -> Index:
         """Open (or create) the index in directory ``path`` for writing.
 
-        ``config`` is needed to create an index. When reopening, stage-1 settings must match the
-        stored ones (signatures of different settings are not comparable), and may be omitted;
-        story settings and retention may change between runs.
+        ``config`` is used to create an index (default settings when omitted). When reopening,
+        stage-1 settings must match the stored ones (signatures of different settings are not
+        comparable) unless ``keep_stage1`` says to keep the stored ones; story settings and
+        retention may change between runs (omit ``config`` to keep them all).
         """
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
@@ -244,24 +249,37 @@ class Index:
         lock.truncate()
         lock.write(str(os.getpid()))
         lock.flush()
-        stored = None
-        if (path / "index.sqlite").exists():
-            db = sqlite3.connect(path / "index.sqlite")
-            with contextlib.suppress(sqlite3.OperationalError):
-                row = db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()
-                stored = json.loads(row[0]) if row else None
-            db.close()
+        stored = _stored_config(path)
         try:
             if stored is not None:
                 if stored.get("format") != FORMAT_VERSION:
-                    raise IndexMismatch(f"{path}: index format {stored.get('format')}; this dedup reads {FORMAT_VERSION}")
+                    raise IndexMismatch(
+                        f"{path}: index format {stored.get('format')}; this dedup reads {FORMAT_VERSION}"
+                    )
                 stories = StoryConfig(**stored["stories"]) if stored["stories"] else None
                 saved = IndexConfig(NearDupConfig(**stored["near_dup"]), stories, stored.get("retain_days"))
-                if config is not None and config.stage1() != saved.stage1():
+                if config is not None and not keep_stage1 and config.stage1() != saved.stage1():
                     raise IndexMismatch(
                         f"{path} was built with other stage-1 settings; reopen it without them or with the same ones"
                     )
                 if config is not None:
+                    fixed = (
+                        "model",
+                        "fast",
+                        "max_seq_length",
+                        "lead_words",
+                        "name_weight",
+                        "name_dims",
+                        "baseline",
+                    )
+                    was, now = saved.stories, config.stories
+                    if (was is None) != (now is None) or (
+                        was is not None and any(getattr(was, f) != getattr(now, f) for f in fixed)
+                    ):
+                        raise IndexMismatch(
+                            f"{path} was built with other story features (model, text, names or stories "
+                            "on/off); stored story vectors would not compare: keep its settings"
+                        )
                     saved = replace(saved, stories=config.stories, retain_days=config.retain_days)
                 config = saved
             return cls(path, config or IndexConfig(), lock, stored)
@@ -269,12 +287,26 @@ class Index:
             lock.close()
             raise
 
+    @staticmethod
+    def stored_config(path: str | Path) -> IndexConfig | None:
+        """The settings an existing index was created with (None if there is no index at ``path``)."""
+        stored = _stored_config(Path(path))
+        if stored is None or stored.get("format") != FORMAT_VERSION:
+            return None
+        stories = StoryConfig(**stored["stories"]) if stored["stories"] else None
+        return IndexConfig(NearDupConfig(**stored["near_dup"]), stories, stored.get("retain_days"))
+
     def _load_committed(self) -> None:
         """In-memory state = the committed state on disk; leftovers of unfinished commits go."""
         st = self.state
         n, e = st["articles"], st["edges"]
-        self.a = {name: _read_column(self.path / f"{name}.col", dt, w, n) for name, (dt, w) in _ARTICLE_COLUMNS.items()}
-        self.e = {name: _read_column(self.path / f"{name}.col", dt, w, e) for name, (dt, w) in _EDGE_COLUMNS.items()}
+        self.a = {
+            name: _read_column(self.path / f"{name}.col", dt, w, n)
+            for name, (dt, w) in _ARTICLE_COLUMNS.items()
+        }
+        self.e = {
+            name: _read_column(self.path / f"{name}.col", dt, w, e) for name, (dt, w) in _EDGE_COLUMNS.items()
+        }
         self.shingles_path = self.path / "shingles.col"
         _read_column(self.shingles_path, np.uint32, 1, 0) if st["shingles"] == 0 else None
         size = st["shingles"] * 4
@@ -292,7 +324,9 @@ class Index:
             if vec_path.stat().st_size != n * dim * 2:
                 with open(vec_path, "r+b") as f:
                     f.truncate(n * dim * 2)
-            self.vectors = np.memmap(vec_path, dtype=np.float16, mode="r", shape=(n, dim)) if n else np.zeros((0, dim))
+            self.vectors = (
+                np.memmap(vec_path, dtype=np.float16, mode="r", shape=(n, dim)) if n else np.zeros((0, dim))
+            )
         else:
             vec_path.unlink(missing_ok=True)
             self.vectors = np.zeros((n, 0), np.float16)
@@ -393,7 +427,9 @@ class Index:
         for start in range(0, len(stored), 500):
             chunk = stored[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for i, aid, is_int in self.db.execute(f"SELECT i, id, id_int FROM articles WHERE i IN ({marks})", chunk):
+            for i, aid, is_int in self.db.execute(
+                f"SELECT i, id, id_int FROM articles WHERE i IN ({marks})", chunk
+            ):
                 out[i] = int(aid) if is_int else aid
         for i in indices:
             if i >= committed:
@@ -452,17 +488,26 @@ class Index:
             head[tb.doc_line_offsets[:-1]] = True
             tokens = np.diff(tb.line_offsets)
             keep = ~never_below(
-                non_prose_lines(tokens, tb.line_sentence, line_doc, head, m), line_doc, tokens, m, cfg.min_tokens
+                non_prose_lines(tokens, tb.line_sentence, line_doc, head, m),
+                line_doc,
+                tokens,
+                m,
+                cfg.min_tokens,
             )
         sets = shingle_sets(tb, keep, shingle_size=cfg.shingle_size, lead_shingles=cfg.lead_shingles)
         bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
         lead_bands, lead_rows = lsh_params(cfg.lead_threshold, cfg.lead_perm)
         keys = {
             "main": band_keys(signatures(sets.shingles, sets.offsets, cfg.num_perm, cfg.seed), bands, rows),
-            "lead": band_keys(signatures(sets.lead, sets.lead_offsets, cfg.lead_perm, cfg.seed), lead_bands, lead_rows),
+            "lead": band_keys(
+                signatures(sets.lead, sets.lead_offsets, cfg.lead_perm, cfg.seed), lead_bands, lead_rows
+            ),
         }
         long_enough = sets.n_tokens >= cfg.min_tokens
-        members = {"main": np.flatnonzero(long_enough), "lead": np.flatnonzero(long_enough & (np.diff(sets.lead_offsets) > 0))}
+        members = {
+            "main": np.flatnonzero(long_enough),
+            "lead": np.flatnonzero(long_enough & (np.diff(sets.lead_offsets) > 0)),
+        }
         id_hash = np.array([_stable_hash(a.id) for a in articles], dtype=np.uint64)
         dates = np.array([np.nan if a.published_at is None else a.published_at for a in articles])
         # -- candidate pairs: new x new (every pair of a bucket) and new x stored (every run)
@@ -491,10 +536,15 @@ class Index:
         old_sets, old_off = self._stored_sets(n_old)
         shared = np.empty(len(left), dtype=np.int64)
         new_new = left >= n_old
-        for mask, set_a, off_a, base in ((new_new, sets.shingles, sets.offsets, n_old), (~new_new, old_sets, old_off, 0)):
+        for mask, set_a, off_a, base in (
+            (new_new, sets.shingles, sets.offsets, n_old),
+            (~new_new, old_sets, old_off, 0),
+        ):
             if mask.any():
                 out = np.empty(int(mask.sum()), np.int64)
-                _intersect_two(set_a, off_a, sets.shingles, sets.offsets, left[mask] - base, right[mask] - n_old, out)
+                _intersect_two(
+                    set_a, off_a, sets.shingles, sets.offsets, left[mask] - base, right[mask] - n_old, out
+                )
                 shared[mask] = out
         sizes = np.concatenate([np.diff(old_off), np.diff(sets.offsets)])
         union = sizes[left] + sizes[right] - shared
@@ -611,10 +661,15 @@ class Index:
         sc = self.config.stories
         if self._embedder is None:
             self._embedder = load_embedder(
-                sc.model_name, max_seq_length=sc.max_seq_length, batch_size=sc.batch_size, device=sc.device,
+                sc.model_name,
+                max_seq_length=sc.max_seq_length,
+                batch_size=sc.batch_size,
+                device=sc.device,
                 cache_dir=sc.cache_dir,
             )
-        cache = EmbeddingCache(Path(sc.cache_dir) if sc.cache_dir else default_cache_dir(), self._embedder.name)
+        cache = EmbeddingCache(
+            Path(sc.cache_dir) if sc.cache_dir else default_cache_dir(), self._embedder.name
+        )
         try:
             emb = embed_all(self._embedder, texts, cache)
         finally:
@@ -656,7 +711,9 @@ class Index:
         fresh = fresh[fresh >= n_old]
         if len(fresh) == 0:
             return
-        vectors, threshold = self._story_vectors([story_text(articles[i - n_old], sc.lead_words) for i in fresh])
+        vectors, threshold = self._story_vectors(
+            [story_text(articles[i - n_old], sc.lead_words) for i in fresh]
+        )
         self._pending_vectors.append((fresh, vectors))
         dim = vectors.shape[1]
         window = sc.window_days * 86400.0 if sc.window_days > 0 else np.inf
@@ -682,7 +739,9 @@ class Index:
                 near |= ((vectors[start : start + 4096] @ sums.T) / size >= threshold).any(axis=0)
             region = np.concatenate([embedded[near[member_story]], fresh])
         region_vectors = self._vectors_of(region, dim)
-        labels = cluster_stories(region_vectors, dates[region], threshold=threshold, window_days=sc.window_days, k=sc.k)
+        labels = cluster_stories(
+            region_vectors, dates[region], threshold=threshold, window_days=sc.window_days, k=sc.k
+        )
         # name each resulting story after the oldest earlier story it continues (one heir per story),
         # else after its first new article
         old = region < n_old
@@ -698,7 +757,11 @@ class Index:
         first_new = np.full(len(names), np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(first_new, labels, np.where(old, np.iinfo(np.int64).max, region))
         for label in np.flatnonzero(names < 0):  # a new story, or a part split off an earlier one
-            names[label] = first_new[label] if first_new[label] < np.iinfo(np.int64).max else region[labels == label].min()
+            names[label] = (
+                first_new[label]
+                if first_new[label] < np.iinfo(np.int64).max
+                else region[labels == label].min()
+            )
         relabel = region[old]
         moved_from = story[relabel]
         story[region] = names[labels]
@@ -746,12 +809,18 @@ class Index:
             _append(self.path / f"{name}.col", self.a[name][n_old:].astype(dt))
         for name, (dt, _) in _EDGE_COLUMNS.items():
             _append(self.path / f"{name}.col", self.e[name][e_old:].astype(dt))
-        new_sets = np.concatenate([s for s, _ in self._pending_sets]) if self._pending_sets else np.zeros(0, np.uint32)
+        new_sets = (
+            np.concatenate([s for s, _ in self._pending_sets])
+            if self._pending_sets
+            else np.zeros(0, np.uint32)
+        )
         _append(self.shingles_path, new_sets)
         if self._pending_vectors:
             dim = self._pending_vectors[0][1].shape[1]
             if st.get("vector_dim") not in (None, 0, dim):
-                raise IndexMismatch("story vectors changed size: the story model settings differ from the index's")
+                raise IndexMismatch(
+                    "story vectors changed size: the story model settings differ from the index's"
+                )
             rows = np.zeros((n - n_old, dim), dtype=np.float16)
             if not st.get("vector_dim") and n_old:
                 _append(self.path / "vectors.col", np.zeros((n_old, dim), np.float16))
@@ -771,7 +840,13 @@ class Index:
             st["names"] = bool(self._pending_names)
         if self._pending_baseline is not None and "baseline" not in st:
             st["baseline"] = self._pending_baseline
-        np.savez(self.path / f"state-{gen}.npz", group=self.group, story=self.story, canonical=self.canonical, component=self.component)
+        np.savez(
+            self.path / f"state-{gen}.npz",
+            group=self.group,
+            story=self.story,
+            canonical=self.canonical,
+            component=self.component,
+        )
         runs = self.runs + self._pending_runs
         run_names = list(st["runs"])
         active = self._active(n)
@@ -794,8 +869,12 @@ class Index:
             np.savez(self.path / f"{name}.npz", **run)
             run_names.append(name)
         st.update(
-            generation=gen, articles=n, edges=len(self.e["edges"]), shingles=st["shingles"] + len(new_sets),
-            runs=run_names, batches=st["batches"] + 1,
+            generation=gen,
+            articles=n,
+            edges=len(self.e["edges"]),
+            shingles=st["shingles"] + len(new_sets),
+            runs=run_names,
+            batches=st["batches"] + 1,
         )
         with _transaction(self.db):
             self.db.executemany(
@@ -810,6 +889,19 @@ class Index:
         self._load_committed()
 
     # ---- the state of the art ----
+
+
+def _stored_config(path: Path) -> dict | None:
+    if not (path / "index.sqlite").exists():
+        return None
+    db = sqlite3.connect(path / "index.sqlite")
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()
+        return json.loads(row[0]) if row else None
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        db.close()
 
 
 def _fit_names(texts: list[str], dims: int):

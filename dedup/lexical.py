@@ -19,7 +19,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["name_tokens", "name_vectors", "story_vectors", "centred", "baseline_similarity", "shrunk_baseline", "story_threshold"]
+__all__ = [
+    "name_tokens",
+    "name_vectors",
+    "story_vectors",
+    "centred",
+    "baseline_similarity",
+    "shrunk_baseline",
+    "story_threshold",
+]
 
 _STOP = frozenset(
     [

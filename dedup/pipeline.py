@@ -150,7 +150,13 @@ def find_stories(
     (:func:`story_text`), given for every article (non-canonical ones may be empty).
     """
     from dedup.embed import EmbeddingCache, default_cache_dir, embed_all, load_embedder
-    from dedup.lexical import baseline_similarity, name_vectors, shrunk_baseline, story_threshold, story_vectors
+    from dedup.lexical import (
+        baseline_similarity,
+        name_vectors,
+        shrunk_baseline,
+        story_threshold,
+        story_vectors,
+    )
     from dedup.stories import cluster_stories
 
     seconds: dict[str, float] = {}

@@ -30,7 +30,6 @@ from numba.typed import List
 __all__ = ["StoryGraph", "knn_graph", "cluster_stories"]
 
 
-
 @dataclass(slots=True)
 class StoryGraph:
     """Undirected similarity edges ``(left[k], right[k], similarity[k])``, ``left < right``."""
@@ -291,7 +290,9 @@ def cluster_stories(
     tmax = np.where(dated, times, -np.inf)
     sums = np.array(vectors, dtype=np.float32)  # a copy: it becomes the clusters' vector sums
     size = np.ones(n, dtype=np.float64)
-    root = _graph_average_linkage(sums, size, tmin, tmax, indptr, indices, weights, float(threshold), float(window))
+    root = _graph_average_linkage(
+        sums, size, tmin, tmax, indptr, indices, weights, float(threshold), float(window)
+    )
     # number stories by their first article: stable, and the same whatever the merge order
     first = np.full(n, n, dtype=np.int64)
     np.minimum.at(first, root, np.arange(n))

@@ -137,7 +137,20 @@ def test_eval_miranda_json_truth(runner, tmp_path):
 
 def test_eval_unknown_truth_field_in_a_benchmark_file_is_an_error(runner, tmp_path):
     truth = tmp_path / "dataset.test.json"
-    truth.write_text(json.dumps([{"id": 1, "cluster": 10, "lang": "eng", "date": "2014-03-10 16:52:50", "title": "t", "text": "x"}]))
+    truth.write_text(
+        json.dumps(
+            [
+                {
+                    "id": 1,
+                    "cluster": 10,
+                    "lang": "eng",
+                    "date": "2014-03-10 16:52:50",
+                    "title": "t",
+                    "text": "x",
+                }
+            ]
+        )
+    )
     pred = write_jsonl(tmp_path / "pred.jsonl", [{"id": "1", "story": "x"}])
     result = runner.invoke(app, ["eval", str(pred), "--truth", str(truth), "--truth-field", "cluster"])
     assert result.exit_code != 0

@@ -1,0 +1,359 @@
+"""Tests for dedup.index: incremental ingest with stable ids, crash safety, retention and the CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+from stage2_helpers import build_events, event_partition, partition_of, read_jsonl, write_jsonl
+from typer.testing import CliRunner
+
+from dedup.cli import app
+from dedup.config import NearDupConfig, StoryConfig
+from dedup.evaluate import score_labels
+from dedup.index import Index, IndexConfig, IndexLocked, IndexMismatch
+from dedup.neardup import DuplicateIdError, find_near_duplicates
+from dedup.synth import SynthConfig, generate_corpus
+
+DUPS_ONLY = IndexConfig(stories=None)
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[dict]:
+    """A labelled wire-copy corpus from the built-in generator (copies, briefs, respins, digests)."""
+    return list(generate_corpus(None, SynthConfig(n_articles=900, n_outlets=40, seed=11)))
+
+
+def batch_partition(records: list[dict], config: NearDupConfig) -> frozenset:
+    result = find_near_duplicates(records, config)
+    return partition_of(result.ids, [group for _, group, _ in result.assignments()])
+
+
+def ingest(path: Path, records: list[dict], batches: int, config: IndexConfig = DUPS_ONLY) -> list[dict]:
+    rows: list[dict] = []
+    with Index.open(path, config) as index:
+        for part in np.array_split(np.arange(len(records)), batches):
+            rows += index.add([records[i] for i in part])
+            index.commit()
+    return rows
+
+
+def final_assignments(path: Path, records: list[dict]) -> list[dict]:
+    with Index.open(path) as index:
+        found = index.lookup([r["id"] for r in records])
+    return [found[r["id"]] for r in records]
+
+
+# -- equivalence with one batch run ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batches", [1, 3, 8])
+def test_k_batches_give_exactly_the_groups_of_one_batch_run(corpus, tmp_path, batches):
+    ingest(tmp_path / "idx", corpus, batches)
+    groups = [a["dup_group"] for a in final_assignments(tmp_path / "idx", corpus)]
+    expected = batch_partition(corpus, DUPS_ONLY.near_dup)
+    assert partition_of([r["id"] for r in corpus], groups) == expected
+    assert len(expected) < len(corpus) * 0.8  # the corpus really has copies to find
+
+
+def test_a_pair_exactly_at_the_containment_threshold_links_as_in_a_batch_run(tmp_path):
+    words = [f"w{k}x" for k in range(60)]
+    full = {"id": "long", "title": "", "text": " ".join(words) + "."}
+    # 21 of the brief's 30 shingles are the long article's: containment exactly 0.7, Jaccard 0.31
+    brief = {"id": "brief", "title": "", "text": " ".join(words[:23] + [f"q{k}z" for k in range(9)]) + "."}
+    batch = find_near_duplicates([full, brief], DUPS_ONLY.near_dup)
+    assert batch.pairs.containment.tolist() == [0.7]
+    assert [a.dup_group for a in batch.assignments()] == ["long", "long"]
+    with Index.open(tmp_path / "idx", DUPS_ONLY) as index:
+        index.add([full])
+        index.commit()
+        assert index.add([brief])[0]["dup_group"] == "long"
+
+
+def test_each_group_has_one_canonical_article_and_is_named_after_its_first_member(corpus, tmp_path):
+    ingest(tmp_path / "idx", corpus, 4)
+    final = final_assignments(tmp_path / "idx", corpus)
+    position = {r["id"]: k for k, r in enumerate(corpus)}
+    members: dict = {}
+    for record, a in zip(corpus, final, strict=True):
+        members.setdefault(a["dup_group"], []).append((record["id"], a["is_canonical"]))
+    for group, items in members.items():
+        assert sum(canonical for _, canonical in items) == 1
+        assert position[group] == min(position[i] for i, _ in items)
+
+
+def test_group_ids_are_stable_when_a_later_batch_adds_copies(corpus, tmp_path):
+    half = len(corpus) // 2
+    with Index.open(tmp_path / "idx", DUPS_ONLY) as index:
+        first = index.add(corpus[:half])
+        index.commit()
+        index.add(corpus[half:])
+        index.commit()
+        later = index.lookup([r["id"] for r in corpus[:half]])
+    moved = [row["id"] for row in first if later[row["id"]]["dup_group"] != row["dup_group"]]
+    # a group only changes its id when it merges into an older one, which keeps the older id
+    for aid in moved:
+        assert corpus.index(next(r for r in corpus if r["id"] == later[aid]["dup_group"])) < half
+
+
+def test_a_repeated_id_is_refused_and_leaves_the_index_as_it_was(corpus, tmp_path):
+    with Index.open(tmp_path / "idx", DUPS_ONLY) as index:
+        index.add(corpus[:50])
+        index.commit()
+        with pytest.raises(DuplicateIdError):
+            index.add(corpus[50:60] + corpus[:1])
+        assert len(index) == 50
+        with pytest.raises(DuplicateIdError):
+            index.add([corpus[70], corpus[70]])
+        assert index.stats()["articles"] == 50
+
+
+def test_rollback_and_close_forget_uncommitted_articles(corpus, tmp_path):
+    with Index.open(tmp_path / "idx", DUPS_ONLY) as index:
+        index.add(corpus[:40])
+        index.commit()
+        index.add(corpus[40:80])
+        index.rollback()
+        assert len(index) == 40
+        index.add(corpus[40:80])
+    index.close()
+    index = Index.open(tmp_path / "idx")
+    index.add(corpus[80:90])
+    index.close()  # closed without commit
+    with Index.open(tmp_path / "idx") as again:
+        assert again.stats()["articles"] == 80  # the context manager committed the second batch
+        assert again.lookup([corpus[85]["id"]]) == {}
+
+
+# -- crash safety ------------------------------------------------------------------------------------
+
+CRASHER = textwrap.dedent(
+    """
+    import os, signal, sys
+    import orjson
+    import dedup.index as ix
+
+    path, data, target, after = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    records = [orjson.loads(line) for line in open(data, "rb")]
+    calls = {"n": 0}
+    real = getattr(ix, target)
+
+    def dying(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kwargs)
+
+    with ix.Index.open(path, ix.IndexConfig(stories=None)) as index:
+        index.add(records[:300])
+        index.commit()
+        setattr(ix, target, dying)
+        index.add(records[300:])
+        index.commit()
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("target", "after"),
+    [
+        ("link_articles", 0),  # killed while adding (before any commit work)
+        ("_append", 0),  # killed on the first file append of the commit
+        ("_append", 4),  # ... in the middle of the appends
+        ("_transaction", 0),  # ... with every file written, before the SQLite commit point
+    ],
+)
+def test_sigkill_during_add_or_commit_leaves_exactly_the_committed_batches(corpus, tmp_path, target, after):
+    data = write_jsonl(tmp_path / "corpus.jsonl", corpus[:600])
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHER)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "idx"), str(data), target, str(after)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    with Index.open(tmp_path / "idx") as index:
+        assert index.stats()["articles"] == 300
+        assert index.lookup([corpus[300]["id"], corpus[599]["id"]]) == {}
+        assert len(index.lookup([corpus[0]["id"], corpus[299]["id"]])) == 2
+        index.add(corpus[300:600])  # the lost batch goes in again
+        index.commit()
+    groups = [a["dup_group"] for a in final_assignments(tmp_path / "idx", corpus[:600])]
+    expected = batch_partition(corpus[:600], DUPS_ONLY.near_dup)
+    assert partition_of([r["id"] for r in corpus[:600]], groups) == expected
+
+
+def test_a_second_writer_gets_a_clear_error(tmp_path):
+    with Index.open(tmp_path / "idx", DUPS_ONLY), pytest.raises(IndexLocked, match="one writer at a time"):
+        Index.open(tmp_path / "idx")
+    with Index.open(tmp_path / "idx"):  # released on close
+        pass
+
+
+def test_a_writer_in_another_process_holds_the_lock(tmp_path):
+    Index.open(tmp_path / "idx", DUPS_ONLY).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from dedup.index import Index; i = Index.open(sys.argv[1]); "
+            "print('open', flush=True); time.sleep(60)",
+            str(tmp_path / "idx"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(IndexLocked, match=str(holder.pid)):
+            Index.open(tmp_path / "idx")
+    finally:
+        holder.kill()
+        holder.wait()
+    Index.open(tmp_path / "idx").close()  # a killed writer leaves no stale lock
+
+
+def test_stage1_settings_are_fixed_when_the_index_is_created(tmp_path):
+    Index.open(tmp_path / "idx", DUPS_ONLY).close()
+    other = IndexConfig(NearDupConfig(threshold=0.6), stories=None)
+    with pytest.raises(IndexMismatch, match="stage-1"):
+        Index.open(tmp_path / "idx", other)
+    with Index.open(tmp_path / "idx", other, keep_stage1=True) as index:
+        assert index.config.near_dup.threshold == DUPS_ONLY.near_dup.threshold
+
+
+# -- retention ---------------------------------------------------------------------------------------
+
+
+def test_retention_drops_old_articles_from_matching_but_keeps_their_assignments(corpus, tmp_path):
+    source = next(r for r in corpus if len(r["text"]) > 1500)
+    old = dict(source, id="old", published_at="2024-01-01T08:00:00Z")
+    filler = dict(corpus[1], id="filler", published_at="2024-03-15T08:00:00Z")
+    copy_in_window = dict(source, id="copy-1", published_at="2024-01-20T08:00:00Z")
+    copy_late = dict(source, id="copy-2", published_at="2024-03-16T08:00:00Z")
+    config = IndexConfig(stories=None, retain_days=30)
+    with Index.open(tmp_path / "idx", config) as index:
+        index.add([old])
+        index.commit()
+        assert index.add([copy_in_window])[0]["dup_group"] == "old"
+        index.commit()
+        index.add([filler])  # the newest article moves the retention window past January
+        index.commit()
+        row = index.add([copy_late])[0]
+        index.commit()
+        assert row["dup_group"] == "copy-2" and row["is_canonical"]
+        assert index.lookup(["old"])["old"]["dup_group"] == "old"
+        assert index.stats()["active_articles"] == 2
+
+
+# -- stories -----------------------------------------------------------------------------------------
+
+
+def fast_config(static_dir, tmp_path, **settings) -> IndexConfig:
+    cache = tmp_path / "cache"
+    if not cache.exists():
+        shutil.copytree(static_dir, cache)
+    return IndexConfig(stories=StoryConfig(fast=True, cache_dir=str(cache), **settings))
+
+
+def test_stories_in_two_batches_match_the_events_and_keep_their_ids(static_dir, tmp_path):
+    records = build_events()
+    ids = [r["id"] for r in records]
+    config = fast_config(static_dir, tmp_path, threshold=0.3)
+    with Index.open(tmp_path / "idx", config) as index:
+        first = index.add(records[: len(records) // 2])
+        index.commit()
+        index.add(records[len(records) // 2 :])
+        index.commit()
+        final = index.lookup(ids)
+    assert partition_of(ids, [final[i]["story"] for i in ids]) == event_partition(ids)
+    for row in first:  # the stories of the first batch keep their ids
+        assert final[row["id"]]["story"] == row["story"]
+    for i in ids:  # copies share their canonical article's story
+        assert final[i]["story"] == final[final[i]["dup_group"]]["story"]
+
+
+def test_story_model_settings_are_fixed_when_the_index_is_created(static_dir, tmp_path):
+    Index.open(tmp_path / "idx", fast_config(static_dir, tmp_path)).close()
+    with pytest.raises(IndexMismatch, match="story features"):
+        Index.open(tmp_path / "idx", IndexConfig())
+    with Index.open(tmp_path / "idx", fast_config(static_dir, tmp_path, threshold=0.2)) as index:
+        assert index.config.stories.threshold == 0.2  # the threshold may change between runs
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "uci_stories.jsonl").exists(), reason="needs ../shared/data")
+def test_story_assignments_agree_with_a_batch_run_on_real_headlines(static_dir, tmp_path):
+    from dedup.pipeline import Pipeline, PipelineConfig
+
+    records = [orjson.loads(line) for line in (SHARED_DATA / "uci_stories.jsonl").read_bytes().splitlines()]
+    config = fast_config(static_dir, tmp_path)
+    batch = Pipeline(PipelineConfig(near_dup=config.near_dup, stories=config.stories)).run(records)
+    ingest(tmp_path / "idx", records, 3, config)
+    final = final_assignments(tmp_path / "idx", records)
+    assert score_labels([a["story"] for a in final], batch.story).ari >= 0.95
+
+
+# -- the command line --------------------------------------------------------------------------------
+
+
+def test_cli_ingest_twice_then_rejects_known_ids(corpus, tmp_path, static_dir):
+    runner = CliRunner()
+    first = write_jsonl(tmp_path / "a.jsonl", corpus[:200])
+    second = write_jsonl(tmp_path / "b.jsonl", corpus[200:400])
+    index = tmp_path / "idx"
+    cache = tmp_path / "cache"
+    shutil.copytree(static_dir, cache)
+    args = ["ingest", "--index", str(index), "-q"]
+    result = runner.invoke(
+        app, [*args, str(first), "-o", str(tmp_path / "a.out"), "--fast", "--cache-dir", str(cache)]
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, [*args, str(second), "-o", str(tmp_path / "b.out"), "--retain", "30d"])
+    assert result.exit_code == 0, result.output
+    out = read_jsonl(tmp_path / "b.out")
+    assert [r["id"] for r in out] == [r["id"] for r in corpus[200:400]]
+    assert all({"dup_group", "is_canonical", "story"} <= set(r) for r in out)
+    assert Index.stored_config(index).stories.fast  # the model chosen at creation is kept
+    # the same batch again: every line is a known id
+    result = runner.invoke(app, [*args, str(second), "-o", str(tmp_path / "c.out")])
+    assert result.exit_code == 1
+    assert f"{second}:1: id {corpus[200]['id']!r} is already in the index" in result.stderr
+    result = runner.invoke(
+        app,
+        [
+            *args,
+            str(second),
+            "-o",
+            str(tmp_path / "c.out"),
+            "--on-error",
+            "skip",
+            "--rejects",
+            str(tmp_path / "r.jsonl"),
+        ],
+    )
+    assert result.exit_code == 0
+    assert read_jsonl(tmp_path / "c.out") == []
+    assert len(read_jsonl(tmp_path / "r.jsonl")) == 200
+    with Index.open(index) as idx:
+        assert idx.stats()["articles"] == 400
+
+
+def test_cli_ingest_errors_are_clear(tmp_path):
+    runner = CliRunner()
+    data = write_jsonl(tmp_path / "a.jsonl", [{"id": "x", "title": "t", "text": "short"}])
+    result = runner.invoke(app, ["ingest", "--index", str(tmp_path / "idx"), str(data), "--retain", "soon"])
+    assert result.exit_code == 2 and "30d" in result.stderr
+    with Index.open(tmp_path / "idx", DUPS_ONLY):
+        result = runner.invoke(app, ["ingest", "--index", str(tmp_path / "idx"), str(data)])
+    assert result.exit_code == 1 and "one writer at a time" in result.stderr
+    assert os.listdir(tmp_path).count("idx") == 1
