@@ -45,6 +45,7 @@ import json
 import os
 import pickle
 import sqlite3
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -191,6 +192,8 @@ class Index:
         self.config = config
         self._lock = lock
         self._embedder = None
+        self.timings: dict[str, float] = {}
+        """Seconds of the last :meth:`add`: ``stage1`` (dup groups) and ``stories``."""
         self._names = None
         self.db = sqlite3.connect(path / "index.sqlite", isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -474,6 +477,7 @@ class Index:
         return self._add_batch(articles)
 
     def _add_batch(self, articles: list[Article]) -> list[dict]:
+        started = time.perf_counter()
         cfg = self.config.near_dup
         n_old, m = len(self), len(articles)
         n = n_old + m
@@ -609,8 +613,10 @@ class Index:
         founder_story = story[group[region]]
         moved = region[(group[region] != old_group_of_region) & (founder_story >= 0)]
         story[moved] = story[group[moved]]
+        self.timings = {"stage1": time.perf_counter() - started}
         if self.config.stories is not None:
             self._assign_stories(articles, n_old, group, canonical, story, all_dates)
+        self.timings["stories"] = time.perf_counter() - started - self.timings["stage1"]
         # -- stage everything (in memory until commit)
         set_end = np.concatenate([self.a["set_end"], (old_off[-1] if len(old_off) else 0) + sets.offsets[1:]])
         embedded = np.concatenate([self.a["embedded"], np.zeros(m, np.uint8)])

@@ -1,0 +1,206 @@
+"""Incremental ingest benchmark: add a batch to an index that already holds many articles.
+
+    python benchmarks/ingest.py                         # 1M-article index, 10k batch (about 40 min here)
+    python benchmarks/ingest.py --size 100000 --quick   # a few minutes
+
+1. The generated wire-copy corpus (``harness.corpus``) minus its last ``--batch`` articles is ingested
+   into an index in ``--build-batch`` steps (fast story mode), each step timed, once; the index is
+   kept under ``benchmarks/data/`` for later runs.
+2. The last ``--batch`` articles are then added to a fresh copy of that index, ``--repeats`` times:
+   in-process (``Index.add`` + ``commit``, with the stage-1 and story parts timed separately) and as a
+   whole ``dedup ingest`` process (wall time and peak RSS from rusage).
+
+Results go to ``results/ingest*.json`` and into ``RESULTS.md`` (``report.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from harness import DATA, corpus, machine, measure  # noqa: E402
+
+CACHE = DATA / "cache"
+
+
+def _records(path: Path, start: int, stop: int) -> list[dict]:
+    out = []
+    with open(path, "rb") as f:
+        for k, line in enumerate(f):
+            if k >= stop:
+                break
+            if k >= start:
+                out.append(orjson.loads(line))
+    return out
+
+
+def build(path: Path, index_dir: Path, n: int, step: int) -> list[dict]:
+    from dedup.config import StoryConfig
+    from dedup.index import Index, IndexConfig
+
+    log = []
+    config = IndexConfig(stories=StoryConfig(fast=True, cache_dir=str(CACHE)))
+    with Index.open(index_dir, config) as index:
+        for start in range(0, n, step):
+            records = _records(path, start, min(start + step, n))
+            t = time.perf_counter()
+            index.add(records)
+            added = time.perf_counter() - t
+            index.commit()
+            row = {
+                "index_articles_before": start,
+                "batch": len(records),
+                "add_s": added,
+                "commit_s": time.perf_counter() - t - added,
+                **{f"{k}_s": v for k, v in index.timings.items()},
+            }
+            log.append(row)
+            print(json.dumps(row), flush=True)
+        stats = index.stats()
+    (index_dir / "build.json").write_text(json.dumps({"log": log, "stats": stats}))
+    return log
+
+
+def in_process(index_dir: Path, records: list[dict]) -> dict:
+    from dedup.index import Index
+
+    t = time.perf_counter()
+    with Index.open(index_dir) as index:
+        opened = time.perf_counter() - t
+        t = time.perf_counter()
+        index.add(records)
+        added = time.perf_counter() - t
+        timings = dict(index.timings)
+        t = time.perf_counter()
+        index.commit()
+        committed = time.perf_counter() - t
+        stats = index.stats()
+    return {
+        "open_s": opened,
+        "add_s": added,
+        "commit_s": committed,
+        **{f"{k}_s": v for k, v in timings.items()},
+        "stats": stats,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", type=int, default=1_000_000, help="articles in the index after the batch")
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--build-batch", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="one repeat")
+    args = parser.parse_args()
+    repeats = 1 if args.quick else args.repeats
+    path = corpus(args.size)
+    base = args.size - args.batch
+    index_dir = DATA / f"index-{path.stem}-{base}"
+    if not (index_dir / "build.json").exists():
+        shutil.rmtree(index_dir, ignore_errors=True)
+        build(path, index_dir, base, args.build_batch)
+    built = json.loads((index_dir / "build.json").read_text())
+    records = _records(path, base, args.size)
+    runs, processes = [], []
+    with tempfile.TemporaryDirectory(dir=DATA) as tmp:
+        batch_file = Path(tmp) / "batch.jsonl"
+        batch_file.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+        for _ in range(repeats):
+            copy = Path(tmp) / "index"
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(index_dir, copy)
+            runs.append(in_process(copy, records))
+            print(json.dumps({k: v for k, v in runs[-1].items() if k != "stats"}), flush=True)
+            shutil.rmtree(copy)
+            shutil.copytree(index_dir, copy)
+            run = measure(
+                [
+                    sys.executable,
+                    "-m",
+                    "dedup.cli",
+                    "ingest",
+                    "--index",
+                    str(copy),
+                    str(batch_file),
+                    "-o",
+                    str(Path(tmp) / "out.jsonl"),
+                    "-q",
+                ]
+            )
+            processes.append(
+                {"seconds": run.seconds, "peak_rss_mb": run.peak_rss_mb, "returncode": run.returncode}
+            )
+            print(json.dumps(processes[-1]), flush=True)
+    stats = runs[-1]["stats"]
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0] if k != "stats"}
+    proc_s = statistics.median(p["seconds"] for p in processes)
+    report = {
+        "stage": "ingest",
+        "machine": machine(),
+        "command": " ".join(sys.argv),
+        "index_articles": base,
+        "batch": args.batch,
+        "build": built,
+        "runs": runs,
+        "processes": processes,
+        "median": med,
+        "stage1_articles_per_s": args.batch / med["stage1_s"],
+        "batch_articles_per_s_in_process": args.batch / (med["add_s"] + med["commit_s"]),
+        "batch_articles_per_s_whole_process": args.batch / proc_s,
+        "bytes_per_article": stats["bytes_per_article"],
+    }
+    m = report["machine"]
+    rows = [
+        f"## Incremental ingest (`{'ingest-quick' if args.quick else 'ingest'}`)",
+        "",
+        f"Machine: {m['cpu']} ({m['cores']} cores), load average at start {m['load_average_at_start']}",
+        "",
+        f"Command: `{report['command']}`",
+        "",
+        f"A {args.batch:,}-article batch added to an index of {base:,} articles (fast story mode), medians of "
+        f"{repeats} run(s), each on a fresh copy of the index.",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+        f"| stage 1 (dup groups) in `Index.add` | {med['stage1_s']:.2f} s = {report['stage1_articles_per_s']:,.0f} articles/s |",
+        f"| stories in `Index.add` (embed + cluster) | {med['stories_s']:.2f} s |",
+        f"| commit | {med['commit_s']:.2f} s |",
+        f"| whole batch in process (add + commit) | {report['batch_articles_per_s_in_process']:,.0f} articles/s |",
+        f"| whole `dedup ingest` process (start-up, open, read, write included) | {proc_s:.1f} s = "
+        f"{report['batch_articles_per_s_whole_process']:,.0f} articles/s, peak RSS "
+        f"{statistics.median(p['peak_rss_mb'] for p in processes):,.0f} MB |",
+        f"| opening the index | {med['open_s']:.2f} s |",
+        f"| index size on disk | {stats['bytes_on_disk'] / 2**20:,.0f} MiB = {stats['bytes_per_article']:,.0f} bytes/article |",
+        "",
+        "Building the index, batch by batch (in process):",
+        "",
+        "| articles before | batch | stage 1 s | stories s | commit s |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for b in built["log"]:
+        rows.append(
+            f"| {b['index_articles_before']:,} | {b['batch']:,} | {b['stage1_s']:.1f} | {b['stories_s']:.1f} | {b['commit_s']:.1f} |"
+        )
+    report["markdown"] = "\n".join(rows)
+    name = "ingest-quick" if args.quick else "ingest"
+    out = ROOT / "results" / f"{name}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    print(report["markdown"])
+
+
+if __name__ == "__main__":
+    main()
