@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -294,6 +295,38 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 @contextmanager
+def _accounted(rejects: Path | None):
+    """The frame of every command that reads articles: rejects written only on success, input errors
+    turned into ``file:line: reason`` messages, and the count check (lines = written + rejected)."""
+    from dedup.io import RejectWriter
+    from dedup.runner import InputError
+
+    tally = _Tally(RejectWriter(rejects))
+    ok = False
+    try:
+        yield tally
+        ok = True
+    except InputError as err:
+        raise _fail(f"{err} (use --on-error skip --rejects FILE to skip such lines)") from None
+    except FileNotFoundError as err:
+        raise _fail(str(err)) from None
+    finally:
+        tally.rejects.close(ok)
+
+
+@dataclass
+class _Tally:
+    rejects: object
+
+    def check(self, scan, written: int) -> None:
+        """Every input line is accounted for, always: an output record or a reject."""
+        if written + self.rejects.count != scan.lines:
+            raise _fail(
+                f"internal error: {scan.lines} lines but {written} written + {self.rejects.count} rejected", 3
+            )
+
+
+@contextmanager
 def _progress(quiet: bool, description: str):
     """A transient progress display on stderr when it is a terminal; a no-op otherwise."""
     if quiet or not sys.stderr.isatty():
@@ -402,14 +435,12 @@ def near_dups(
     fields = FieldMap(id_field, title_field, text_field, outlet_field, date_field)
     started = time.perf_counter()
 
-    from dedup.io import RejectWriter
     from dedup.neardup import DupFinder
     from dedup.normalize import shingle_text
-    from dedup.runner import InputError, scan_articles, worker_pool, write_annotated
+    from dedup.runner import scan_articles, worker_pool, write_annotated
 
-    reject_writer = RejectWriter(rejects)
-    ok = False
-    try:
+    with _accounted(rejects) as tally:
+        reject_writer = tally.rejects
         with (
             _input_path(input) as path,
             _progress(quiet, "reading") as progress,
@@ -434,17 +465,7 @@ def near_dups(
                 "is_canonical": [c == i for i, c in enumerate(canonical_of)],
             }
             written = write_annotated(scan, output, columns, pool)
-        ok = True
-    except InputError as err:
-        raise _fail(f"{err} (use --on-error skip --rejects FILE to skip such lines)") from None
-    except FileNotFoundError as err:
-        raise _fail(str(err)) from None
-    finally:
-        reject_writer.close(ok)
-    if written + reject_writer.count != scan.lines:  # every line is accounted for, always
-        raise _fail(
-            f"internal error: {scan.lines} lines but {written} written + {reject_writer.count} rejected", 3
-        )
+        tally.check(scan, written)
     if not quiet:
         s = result.stats
         rejected = f", {reject_writer.count:,} rejected" if reject_writer.count else ""
@@ -544,14 +565,12 @@ def run_command(
 
     import numpy as np
 
-    from dedup.io import RejectWriter
     from dedup.neardup import DupFinder
     from dedup.pipeline import StageTexts, find_stories
-    from dedup.runner import InputError, scan_articles, worker_pool, write_annotated
+    from dedup.runner import scan_articles, worker_pool, write_annotated
 
-    reject_writer = RejectWriter(rejects)
-    ok = False
-    try:
+    with _accounted(rejects) as tally:
+        reject_writer = tally.rejects
         with (
             _input_path(input) as path,
             _progress(quiet, "reading") as progress,
@@ -601,17 +620,7 @@ def run_command(
             }
             written = write_annotated(scan, output, columns, pool)
             _write_stories(stories, result.stories)
-        ok = True
-    except InputError as err:
-        raise _fail(f"{err} (use --on-error skip --rejects FILE to skip such lines)") from None
-    except FileNotFoundError as err:
-        raise _fail(str(err)) from None
-    finally:
-        reject_writer.close(ok)
-    if written + reject_writer.count != scan.lines:
-        raise _fail(
-            f"internal error: {scan.lines} lines but {written} written + {reject_writer.count} rejected", 3
-        )
+        tally.check(scan, written)
     if not quiet:
         s = dups.stats
         rejected = f", {reject_writer.count:,} rejected" if reject_writer.count else ""
@@ -672,14 +681,12 @@ def cluster_command(
 
     import numpy as np
 
-    from dedup.io import RejectWriter
     from dedup.pipeline import ClusterTexts, find_stories
     from dedup.records import RecordError
-    from dedup.runner import InputError, scan_articles, worker_pool, write_annotated
+    from dedup.runner import scan_articles, worker_pool, write_annotated
 
-    reject_writer = RejectWriter(rejects)
-    ok = False
-    try:
+    with _accounted(rejects) as tally:
+        reject_writer = tally.rejects
         with (
             _input_path(input) as path,
             _progress(quiet, "reading") as progress,
@@ -725,17 +732,7 @@ def cluster_command(
             )
             written = write_annotated(scan, output, {"story": result.story}, pool)
             _write_stories(stories, result.stories)
-        ok = True
-    except InputError as err:
-        raise _fail(f"{err} (use --on-error skip --rejects FILE to skip such lines)") from None
-    except FileNotFoundError as err:
-        raise _fail(str(err)) from None
-    finally:
-        reject_writer.close(ok)
-    if written + reject_writer.count != scan.lines:
-        raise _fail(
-            f"internal error: {scan.lines} lines but {written} written + {reject_writer.count} rejected", 3
-        )
+        tally.check(scan, written)
     if not quiet:
         typer.echo(
             f"dedup: {len(ids):,} articles -> {len(result.stories):,} stories ({time.perf_counter() - started:.1f} s)",
@@ -1198,13 +1195,11 @@ def ingest_command(
     fields = FieldMap(id_field, title_field, text_field, outlet_field, date_field)
     started = time.perf_counter()
 
-    from dedup.io import RejectWriter
     from dedup.records import RecordError
-    from dedup.runner import InputError, scan_articles, write_annotated
+    from dedup.runner import scan_articles, write_annotated
 
-    reject_writer = RejectWriter(rejects)
-    ok = False
-    try:
+    with _accounted(rejects) as tally:
+        reject_writer = tally.rejects
         with _input_path(input) as path, _progress(quiet, "reading") as progress:
             try:
                 store = Index.open(
@@ -1243,17 +1238,7 @@ def ingest_command(
                 written = write_annotated(scan, output, columns, None)
                 store.commit()  # after the output is in place: a failed write leaves the index as it was
                 stats = store.stats()
-        ok = True
-    except InputError as err:
-        raise _fail(f"{err} (use --on-error skip --rejects FILE to skip such lines)") from None
-    except FileNotFoundError as err:
-        raise _fail(str(err)) from None
-    finally:
-        reject_writer.close(ok)
-    if written + reject_writer.count != scan.lines:
-        raise _fail(
-            f"internal error: {scan.lines} lines but {written} written + {reject_writer.count} rejected", 3
-        )
+        tally.check(scan, written)
     if not quiet:
         new_groups = sum(1 for r in rows if r["is_canonical"])
         typer.echo(

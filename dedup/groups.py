@@ -28,16 +28,18 @@ __all__ = ["verify_pairs", "PairScores", "union_find", "link_articles", "choose_
 
 
 @njit(cache=True, parallel=True)
-def _intersections(shingles, offsets, left, right, out):
+def intersect_pairs(sh_a, off_a, sh_b, off_b, left, right, out):
+    """``out[k]``: shingles shared by set ``left[k]`` of A and set ``right[k]`` of B (sorted CSR sets;
+    A and B may be the same arrays)."""
     for p in prange(len(left)):
-        i = offsets[left[p]]
-        ie = offsets[left[p] + 1]
-        j = offsets[right[p]]
-        je = offsets[right[p] + 1]
+        i = off_a[left[p]]
+        ie = off_a[left[p] + 1]
+        j = off_b[right[p]]
+        je = off_b[right[p] + 1]
         c = 0
         while i < ie and j < je:
-            a = shingles[i]
-            b = shingles[j]
+            a = sh_a[i]
+            b = sh_b[j]
             if a == b:
                 c += 1
                 i += 1
@@ -66,7 +68,7 @@ def verify_pairs(
     """Exact Jaccard and containment of each candidate pair from the sorted CSR shingle sets."""
     shared = np.empty(len(left), dtype=np.int64)
     if len(left):
-        _intersections(shingles, offsets, left, right, shared)
+        intersect_pairs(shingles, offsets, shingles, offsets, left, right, shared)
     sizes = np.diff(offsets)
     size_l = sizes[left]
     size_r = sizes[right]

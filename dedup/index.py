@@ -51,10 +51,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from numba import njit, prange
 
 from dedup.config import NearDupConfig, StoryConfig
-from dedup.groups import PairScores, choose_canonical, link_articles, union_find
+from dedup.groups import PairScores, choose_canonical, intersect_pairs, link_articles, union_find
 from dedup.lsh import band_keys, candidate_pairs, lsh_params
 from dedup.minhash import signatures
 from dedup.neardup import DuplicateIdError, _id_rank, _stable_hash
@@ -130,27 +129,6 @@ def _append(path: Path, values: np.ndarray) -> None:
         f.write(np.ascontiguousarray(values).tobytes())
         f.flush()
         os.fsync(f.fileno())
-
-
-@njit(cache=True, parallel=True)
-def _intersect_two(sh_a, off_a, sh_b, off_b, left, right, out):
-    """Shared shingles of pairs (left[k] in set A, right[k] in set B), both sorted CSR."""
-    for p in prange(len(left)):
-        i, ie = off_a[left[p]], off_a[left[p] + 1]
-        j, je = off_b[right[p]], off_b[right[p] + 1]
-        c = 0
-        while i < ie and j < je:
-            a = sh_a[i]
-            b = sh_b[j]
-            if a == b:
-                c += 1
-                i += 1
-                j += 1
-            elif a < b:
-                i += 1
-            else:
-                j += 1
-        out[p] = c
 
 
 def _lookup(run_keys: np.ndarray, run_docs: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -546,7 +524,7 @@ class Index:
         ):
             if mask.any():
                 out = np.empty(int(mask.sum()), np.int64)
-                _intersect_two(
+                intersect_pairs(
                     set_a, off_a, sets.shingles, sets.offsets, left[mask] - base, right[mask] - n_old, out
                 )
                 shared[mask] = out
