@@ -60,11 +60,12 @@ def _texts(kind: str, n: int) -> list[str]:
 
 
 def embed(mode: str, kind: str, n: int) -> dict:
+    from dedup.config import StoryConfig
     from dedup.embed import load_embedder
 
     t0 = time.perf_counter()
     model = "static" if mode == "fast" else "minilm"
-    seq = 128 if mode == "default" else 256  # the default StoryConfig.max_seq_length
+    seq = StoryConfig().max_seq_length
     embedder = load_embedder(model, max_seq_length=seq, cache_dir=str(CACHE))
     load = time.perf_counter() - t0
     texts = _texts(kind, n)

@@ -110,8 +110,9 @@ class StoryConfig:
     """Embedding model: 'minilm' (packaged all-MiniLM-L6-v2), 'static' (fast), or a local directory."""
     fast: bool = False
     """Use the static model distilled from MiniLM (about 30x faster, slightly less accurate)."""
-    max_seq_length: int = 128
-    """Word pieces the transformer reads per article (headline + lead)."""
+    max_seq_length: int = 64
+    """Word pieces the transformer reads per article (headline + lead). 64 is about twice as fast as
+    128 on a CPU and scored no worse on full-text stories (headlines fit either way)."""
     lead_words: int = 60
     """Words of the body embedded after the headline."""
     batch_size: int = 64

@@ -146,7 +146,7 @@ class Embedder:
 def load_embedder(
     model: str = "minilm",
     *,
-    max_seq_length: int = 128,
+    max_seq_length: int = 64,
     batch_size: int = 64,
     device: str = "auto",
     cache_dir: str | Path | None = None,

@@ -279,11 +279,11 @@ class Shared:
         self.real = real
         self.calls: list[str] = []
 
-    def __call__(self, model="minilm", *, max_seq_length=128, batch_size=64, device="auto", cache_dir=None):
+    def __call__(self, model="minilm", *, max_seq_length=64, batch_size=64, device="auto", cache_dir=None):
         from dedup.embed import Embedder
 
         self.calls.append(model)
-        if model == "minilm" and max_seq_length == 128:
+        if model == "minilm" and max_seq_length == 64:
             shared = minilm_model()
             return Embedder(shared.model, shared.name, batch_size)
         return self.real(

@@ -108,8 +108,8 @@ def test_minilm_loads_offline_and_gives_unit_vectors(no_network, monkeypatch):
     embedder = load_embedder("minilm", batch_size=4, device="cpu")
     assert no_network == []
     assert embedder.dim == 384
-    assert embedder.name == "all-MiniLM-L6-v2@128"
-    assert embedder.model.max_seq_length == 128
+    assert embedder.name == "all-MiniLM-L6-v2@64"
+    assert embedder.model.max_seq_length == 64
     vectors = embedder.encode(
         ["A storm floods the harbour town.", "Laptop batteries recalled over fire risk."]
     )
@@ -171,7 +171,7 @@ def test_a_local_model_directory_loads_under_its_path(tmp_path):
 
     embedder = load_embedder(str(packaged_minilm_path()), device="cpu", batch_size=4)
     assert embedder.dim == 384
-    assert embedder.name == f"{packaged_minilm_path().resolve()}@128"
+    assert embedder.name == f"{packaged_minilm_path().resolve()}@64"
     assert embedder.name != minilm_model().name  # a different cache key from the packaged name
     np.testing.assert_allclose(
         embedder.encode(["The same sentence."]), minilm_model().encode(["The same sentence."]), atol=1e-5
