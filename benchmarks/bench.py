@@ -91,15 +91,9 @@ def _json_run(args: list[str], timeout: float = 3600) -> tuple[dict | None, obje
     return (json.loads(text.splitlines()[-1]) if run.returncode == 0 and text else None), run
 
 
-def run_stage2(cluster_sizes: list[int], baseline_max: int, quick: bool) -> dict:
-    rows: list[str] = []
-    report: dict = {
-        "stage": 2,
-        "machine": machine(),
-        "command": " ".join(sys.argv),
-        "embed": [],
-        "cluster": [],
-    }
+def measure_embedding(quick: bool) -> list[dict]:
+    """Embedding throughput per mode, one process each."""
+    rows = []
     for mode, kind, n in (
         ("default", "lead", 300 if quick else 2000),
         ("default", "headlines", 500 if quick else 3000),
@@ -109,8 +103,20 @@ def run_stage2(cluster_sizes: list[int], baseline_max: int, quick: bool) -> dict
         result, run = _json_run(["embed", mode, kind, str(n)])
         if result:
             result["peak_rss_mb"] = run.peak_rss_mb
-            report["embed"].append(result)
+            result["load_average_at_start"] = machine()["load_average_at_start"]
+            rows.append(result)
             print(f"embed {mode:>8} {kind:>10}: {result['docs_per_s']:,.0f} docs/s", flush=True)
+    return rows
+
+
+def run_stage2(cluster_sizes: list[int], baseline_max: int, quick: bool) -> dict:
+    report: dict = {
+        "stage": 2,
+        "machine": machine(),
+        "command": " ".join(sys.argv),
+        "embed": measure_embedding(quick),
+        "cluster": [],
+    }
     for n in cluster_sizes:
         for tool in ("cluster", "baseline"):
             if tool == "baseline" and n > baseline_max:
@@ -127,20 +133,28 @@ def run_stage2(cluster_sizes: list[int], baseline_max: int, quick: bool) -> dict
     if (SHARED_DATA / "uci_stories.jsonl").exists():
         result, _ = _json_run(["quality"], timeout=7200)
         report["quality"] = result
-    rows += ["## Stage 2: stories", "", f"Command: `{report['command']}`", ""]
+    report["markdown"] = stage2_markdown(report)
+    return report
+
+
+def stage2_markdown(report: dict) -> str:
+    rows: list[str] = ["## Stage 2: stories", "", f"Command: `{report['command']}`", ""]
     m = report["machine"]
     rows += [
         f"Machine: {m['cpu']} ({m['cores']} cores), load average at start {m['load_average_at_start']}",
         "",
     ]
     rows += ["### Embedding throughput (one process per mode, model load excluded)", ""]
+    if report.get("embed_command"):
+        rows += [f"Re-measured with `{report['embed_command']}`.", ""]
     rows += [
-        "| mode | input | articles | articles/s | model load s | peak RSS MB |",
-        "|---|---|---:|---:|---:|---:|",
+        "| mode | input | articles | articles/s | model load s | peak RSS MB | load average at start |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for e in report["embed"]:
         rows.append(
-            f"| {e['mode']} | {e['input']} | {e['n']:,} | {e['docs_per_s']:,.0f} | {e['load_s']:.1f} | {e['peak_rss_mb']:,.0f} |"
+            f"| {e['mode']} | {e['input']} | {e['n']:,} | {e['docs_per_s']:,.0f} | {e['load_s']:.1f} | "
+            f"{e['peak_rss_mb']:,.0f} | {e.get('load_average_at_start', '')} |"
         )
     rows += ["", "### Clustering generated embeddings (384-d, 30 days, 3-day window)", ""]
     rows += [
@@ -167,8 +181,7 @@ def run_stage2(cluster_sizes: list[int], baseline_max: int, quick: bool) -> dict
                 f"| {name} | {q['cv_bcubed_f1']:.3f} ± {q['cv_std']:.3f} | {q['best']} | {a['bcubed_f1']:.3f} | "
                 f"{a['pairwise_f1']:.3f} | {a['ari']:.3f} |"
             )
-    report["markdown"] = "\n".join(rows)
-    return report
+    return "\n".join(rows)
 
 
 def main() -> None:
@@ -184,6 +197,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--peer-max-size", type=int, default=100_000, help="largest size the peers run at")
     parser.add_argument("--text-dedup-python", type=Path, default=TEXT_DEDUP_PYTHON)
+    parser.add_argument(
+        "--only-embedding",
+        action="store_true",
+        help="stage 2: re-measure the embedding rows of results/stage2.json, keep the rest",
+    )
     parser.add_argument("--quick", action="store_true", help="10k and 30k articles, one run each")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -193,7 +211,13 @@ def main() -> None:
         cluster_sizes = [int(s) for s in args.cluster_sizes.split(",")]
         if args.quick:
             cluster_sizes, name = [20_000], "stage2-quick"
-        report = run_stage2(cluster_sizes, args.baseline_max_size, args.quick)
+        if args.only_embedding and (RESULTS / f"{name}.json").exists():
+            report = json.loads((RESULTS / f"{name}.json").read_text())
+            report["embed"] = measure_embedding(args.quick)
+            report["embed_command"] = " ".join(sys.argv)
+            report["markdown"] = stage2_markdown(report)
+        else:
+            report = run_stage2(cluster_sizes, args.baseline_max_size, args.quick)
     else:
         if args.quick:
             sizes, repeats, name = [10_000, 30_000], 1, f"{args.stage}-quick"
