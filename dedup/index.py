@@ -21,10 +21,12 @@ its first ingested canonical article; they change only when a group or story mer
 one. ``is_canonical`` follows the canonical rule (earliest, then longest, then smallest id) as
 copies arrive.
 
-**Stories.** A new group's canonical article is embedded and joins stories by the same average
-linkage as :mod:`dedup.stories`, existing stories taking part as clusters (their vector sums are
-rebuilt from the stored vectors of their articles). The name features are fitted on the first
-batch and then frozen, so vectors stay comparable across batches.
+**Stories.** A new group's canonical article is embedded; the stored stories whose average
+similarity to some new article reaches the threshold are re-clustered together with the new
+articles by the batch algorithm (:func:`dedup.stories.cluster_stories`), and each resulting story
+keeps the id of the oldest story it continues. The name features and the similarity baseline
+(see :class:`dedup.config.StoryConfig`) are fitted on the first batch and then frozen, so vectors
+and scores stay comparable across batches.
 
 **Storage** (one directory, no server): ``index.sqlite`` holds ids, article metadata and the
 committed state; flat append-only files hold per-article numbers, shingle sets, verified pairs and
@@ -872,7 +874,6 @@ class Index:
         self.state = st
         self._load_committed()
 
-    # ---- the state of the art ----
 
 
 def _stored_config(path: Path) -> dict | None:
