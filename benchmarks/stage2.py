@@ -154,7 +154,11 @@ def quality() -> dict:
         ("dedup, threshold tuned on the other folds", "minilm", {"threshold": grid}),
         ("dedup --fast, threshold tuned on the other folds", "static", {"threshold": grid}),
         # the plain recipe: raw MiniLM cosines, average linkage, threshold tuned on the other folds
-        ("plain: MiniLM + average linkage", "minilm", {"threshold": grid, "name_weight": [0.0], "baseline": [0.0]}),
+        (
+            "plain: MiniLM + average linkage",
+            "minilm",
+            {"threshold": grid, "name_weight": [0.0], "baseline": [0.0]},
+        ),
     ):
         config = StoryConfig(model=model)
         texts = [story_text(a, config.lead_words) for a in arts]

@@ -875,7 +875,6 @@ class Index:
         self._load_committed()
 
 
-
 def _stored_config(path: Path) -> dict | None:
     if not (path / "index.sqlite").exists():
         return None
