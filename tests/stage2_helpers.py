@@ -304,3 +304,21 @@ def shared_model(monkeypatch, tmp_path):
 
 def unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def spy_encode(monkeypatch) -> list[str]:
+    """Record the texts every :class:`dedup.embed.Embedder` encodes, leaving out the built-in reference
+    texts (embedded once per model to calibrate similarities)."""
+    from dedup.embed import Embedder
+    from dedup.pipeline import reference_texts
+
+    encoded: list[str] = []
+    real = Embedder.encode
+    reference = set(reference_texts())
+
+    def spy(self, texts):
+        encoded.extend(t for t in texts if t not in reference)
+        return real(self, texts)
+
+    monkeypatch.setattr(Embedder, "encode", spy)
+    return encoded

@@ -24,6 +24,7 @@ from stage2_helpers import (
     partition_of,
     read_jsonl,
     shared_model,  # noqa: F401 - a fixture
+    spy_encode,
     write_jsonl,
 )
 from typer.testing import CliRunner
@@ -377,23 +378,6 @@ def test_run_help_shows_an_example(runner):
 
 
 # -- dedup cluster ---------------------------------------------------------------------------------------
-
-
-def spy_encode(monkeypatch) -> list[str]:
-    from dedup.embed import Embedder
-    from dedup.pipeline import reference_texts
-
-    encoded: list[str] = []
-    real = Embedder.encode
-
-    reference = set(reference_texts())  # embedded once per model to calibrate similarities
-
-    def spy(self, texts):
-        encoded.extend(t for t in texts if t not in reference)
-        return real(self, texts)
-
-    monkeypatch.setattr(Embedder, "encode", spy)
-    return encoded
 
 
 def test_cluster_on_near_dups_output_clusters_canonicals_only(invoke, events_path, tmp_path, monkeypatch):

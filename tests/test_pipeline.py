@@ -14,6 +14,7 @@ from stage2_helpers import (
     event_partition,
     partition_of,
     shared_model,  # noqa: F401 - a fixture
+    spy_encode,
 )
 
 from dedup.config import NearDupConfig, StoryConfig
@@ -198,19 +199,9 @@ def test_no_story_spans_more_than_the_window(config):
 
 
 def test_only_canonical_articles_are_embedded_and_a_rerun_embeds_nothing(shared_model, tmp_path, monkeypatch):  # noqa: F811
-    from dedup.embed import Embedder
-
     config = PipelineConfig(stories=StoryConfig(cache_dir=str(tmp_path / "cache")))
-    encoded: list[str] = []
-    real = Embedder.encode
-
-    reference = set(reference_texts())  # embedded once per model to calibrate similarities
-
-    def spy(self, texts):
-        encoded.extend(t for t in texts if t not in reference)
-        return real(self, texts)
-
-    monkeypatch.setattr(Embedder, "encode", spy)
+    encoded = spy_encode(monkeypatch)
+    reference = reference_texts()
     records = build_events()
     run(records, config)
     assert len(encoded) == len(records) - len(CANONICAL_OF) == 9
