@@ -22,7 +22,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["line_recurrence", "line_outlets", "boilerplate_mask", "non_prose_lines", "never_below"]
+__all__ = [
+    "line_recurrence",
+    "line_outlets",
+    "boilerplate_mask",
+    "non_prose_lines",
+    "never_below",
+    "stripped_lines",
+]
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -130,3 +137,22 @@ def never_below(
     kept = np.bincount(line_doc, weights=np.where(strip, 0.0, tokens), minlength=n_docs)
     restore = (kept < min_tokens) & (total >= min_tokens)
     return strip & ~restore[line_doc]
+
+
+def stripped_lines(
+    learned: np.ndarray,
+    line_tokens: np.ndarray,
+    line_sentence: np.ndarray,
+    line_doc: np.ndarray,
+    is_headline: np.ndarray,
+    n_docs: int,
+    *,
+    min_tokens: int,
+    prose_only: bool,
+) -> np.ndarray:
+    """The lines to drop before shingling: ``learned`` boilerplate and, with ``prose_only``, the
+    non-prose lines of prose articles -- never leaving an article below ``min_tokens`` words."""
+    if not prose_only:
+        return learned
+    strip = learned | non_prose_lines(line_tokens, line_sentence, line_doc, is_headline, n_docs)
+    return never_below(strip, line_doc, line_tokens, n_docs, min_tokens)

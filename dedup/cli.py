@@ -12,6 +12,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated
 
 import typer
@@ -36,6 +37,11 @@ class OnError(StrEnum):
 class Canonical(StrEnum):
     earliest = "earliest"
     longest = "longest"
+
+
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
 
 
 # -- shared options ------------------------------------------------------------------------------
@@ -78,6 +84,24 @@ WorkersOpt = Annotated[
     int | None,
     typer.Option(
         "--workers", help="Processes that parse and clean the input (default: one per CPU; 1: none)."
+    ),
+]
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="local: this machine. ray: a Ray cluster (pip install 'dedup-news[ray]'); INPUT may then "
+        "be a directory of JSONL shards.",
+        rich_help_panel="Scale-out",
+    ),
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help="With --engine ray: the cluster to join (auto, ray://head:10001); default: start one here "
+        "with --workers CPUs.",
+        rich_help_panel="Scale-out",
     ),
 ]
 
@@ -406,6 +430,8 @@ def near_dups(
     on_error: OnErrorOpt = OnError.fail,
     rejects: RejectsOpt = None,
     workers: WorkersOpt = None,
+    engine: EngineOpt = Engine.local,
+    address: AddressOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Mark the near-duplicate copies in a JSONL dump of articles (stage 1).
@@ -434,6 +460,9 @@ def near_dups(
     )
     fields = FieldMap(id_field, title_field, text_field, outlet_field, date_field)
     started = time.perf_counter()
+    if engine is Engine.ray:
+        _on_ray(input, output, rejects, config, None, None, fields, on_error, address, workers, quiet)
+        return
 
     from dedup.neardup import DupFinder
     from dedup.normalize import shingle_text
@@ -472,6 +501,59 @@ def near_dups(
         typer.echo(
             f"dedup: {s.articles:,} articles -> {s.groups:,} dup groups, {s.duplicates:,} duplicates removed"
             f"{rejected} ({time.perf_counter() - started:.1f} s)",
+            err=True,
+        )
+
+
+def _on_ray(
+    input: str,
+    output: str | None,
+    rejects: Path | None,
+    near: NearDupConfig,
+    story_cfg: StoryConfig | None,
+    stories: Path | None,
+    fields: FieldMap,
+    on_error: OnError,
+    address: str | None,
+    workers: int | None,
+    quiet: bool,
+) -> None:
+    """``near-dups``/``run`` with ``--engine ray``: same outputs, same accounting."""
+    started = time.perf_counter()
+    try:
+        from dedup.ray_engine import RayOptions, input_shards, reject_records, run_ray, write_output
+    except ImportError as err:
+        raise _fail(
+            f"--engine ray needs Ray ({err.name} is missing): pip install 'dedup-news[ray]'"
+        ) from None
+    from dedup.io import atomic_output
+
+    with _accounted(rejects) as tally:
+        try:
+            paths = input_shards(input)
+        except ValueError as err:
+            raise _fail(str(err), 2) from None
+        run = run_ray(
+            paths,
+            near,
+            fields=fields,
+            on_error=on_error.value,
+            stories=story_cfg,
+            options=RayOptions(address=address, num_cpus=workers, progress=not quiet and sys.stderr.isatty()),
+        )
+        for _, reject in reject_records(run, name_files=len(paths) > 1):
+            tally.rejects.write(reject)
+        with atomic_output(output) as out:
+            written = write_output(run, out, fields.id)
+        if stories is not None:
+            _write_stories(stories, run.stories)
+        tally.check(SimpleNamespace(lines=run.lines_read), written)
+    if not quiet:
+        rejected = f", {tally.rejects.count:,} rejected" if tally.rejects.count else ""
+        told = f" -> {len(run.stories):,} stories" if story_cfg is not None and stories is not None else ""
+        typer.echo(
+            f"dedup (ray): {run.articles:,} articles -> {run.articles - run.duplicates:,} dup groups, "
+            f"{run.duplicates:,} duplicates{told}{rejected} ({time.perf_counter() - started:.1f} s)",
             err=True,
         )
 
@@ -548,6 +630,8 @@ def run_command(
     on_error: OnErrorOpt = OnError.fail,
     rejects: RejectsOpt = None,
     workers: WorkersOpt = None,
+    engine: EngineOpt = Engine.local,
+    address: AddressOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Run both stages: mark wire copies, then group the distinct articles into stories.
@@ -562,6 +646,9 @@ def run_command(
     story_cfg = _story_config(**_stage2_values(values))
     fields = FieldMap(id_field, title_field, text_field, outlet_field, date_field)
     started = time.perf_counter()
+    if engine is Engine.ray:
+        _on_ray(input, output, rejects, near, story_cfg, stories, fields, on_error, address, workers, quiet)
+        return
 
     import numpy as np
 

@@ -24,7 +24,7 @@ from numba import njit, prange
 _MAX_DIGEST_ROUNDS = 8
 _ALIKE_SIZE_RATIO = 0.8  # sizes within this ratio: a Jaccard match joins outright
 
-__all__ = ["verify_pairs", "PairScores", "union_find", "link_articles", "choose_canonical"]
+__all__ = ["verify_pairs", "pair_scores", "PairScores", "union_find", "link_articles", "choose_canonical"]
 
 
 @njit(cache=True, parallel=True)
@@ -70,8 +70,13 @@ def verify_pairs(
     if len(left):
         intersect_pairs(shingles, offsets, shingles, offsets, left, right, shared)
     sizes = np.diff(offsets)
-    size_l = sizes[left]
-    size_r = sizes[right]
+    return pair_scores(left, right, shared, sizes[left], sizes[right])
+
+
+def pair_scores(
+    left: np.ndarray, right: np.ndarray, shared: np.ndarray, size_l: np.ndarray, size_r: np.ndarray
+) -> PairScores:
+    """Jaccard and containment of pairs from their shared-shingle counts and set sizes."""
     union = size_l + size_r - shared
     jaccard = np.divide(shared, union, out=np.zeros(len(left)), where=union > 0)
     smaller = np.minimum(size_l, size_r)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -159,23 +160,44 @@ def name_tokens(text: str) -> list[str]:
 
 def name_vectors(texts: Sequence[str], dims: int = 256, seed: int = 0) -> np.ndarray | None:
     """L2-normalised LSA vectors of the name TF-IDF of ``texts``; None if no name recurs."""
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.preprocessing import normalize
+    fitted = NameSpace.fit(texts, dims, seed)
+    return None if fitted is None else fitted[1]
 
-    n = len(texts)
-    if n < 3:
-        return None
-    vectorizer = TfidfVectorizer(analyzer=name_tokens, min_df=2, sublinear_tf=True, dtype=np.float32)
-    try:
-        tfidf = vectorizer.fit_transform(texts)
-    except ValueError:  # no token appears twice
-        return None
-    k = min(dims, tfidf.shape[1] - 1, n - 1)
-    if k < 2:
-        return None
-    reduced = TruncatedSVD(k, random_state=seed, algorithm="randomized", n_iter=4).fit_transform(tfidf)
-    return normalize(reduced).astype(np.float32)
+
+@dataclass
+class NameSpace:
+    """The name TF-IDF and its LSA, fitted once (e.g. on a sample) and applied to any texts."""
+
+    vectorizer: object
+    svd: object
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], dims: int = 256, seed: int = 0) -> tuple[NameSpace, np.ndarray] | None:
+        """The fitted space and the vectors of ``texts``; None if no name recurs."""
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.preprocessing import normalize
+
+        n = len(texts)
+        if n < 3:
+            return None
+        vectorizer = TfidfVectorizer(analyzer=name_tokens, min_df=2, sublinear_tf=True, dtype=np.float32)
+        try:
+            tfidf = vectorizer.fit_transform(texts)
+        except ValueError:  # no token appears twice
+            return None
+        k = min(dims, tfidf.shape[1] - 1, n - 1)
+        if k < 2:
+            return None
+        svd = TruncatedSVD(k, random_state=seed, algorithm="randomized", n_iter=4)
+        reduced = svd.fit_transform(tfidf)
+        return cls(vectorizer, svd), normalize(reduced).astype(np.float32)
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        from sklearn.preprocessing import normalize
+
+        reduced = self.svd.transform(self.vectorizer.transform(texts))
+        return normalize(reduced).astype(np.float32)
 
 
 def centred(embeddings: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from dedup.boilerplate import boilerplate_mask, line_outlets, line_recurrence, never_below, non_prose_lines
+from dedup.boilerplate import boilerplate_mask, line_outlets, line_recurrence, stripped_lines
 from dedup.config import NearDupConfig
 from dedup.groups import PairScores, choose_canonical, link_articles, verify_pairs
 from dedup.lsh import band_keys, candidate_pairs, lsh_params
@@ -318,11 +318,17 @@ class DupFinder:
             min_tokens=cfg.min_tokens,
         )
         stats.boilerplate_lines = int(learned.sum())
-        boiler = learned
-        if cfg.prose_only:
-            sentence_all = np.concatenate([b.line_sentence for b in self._batches])
-            boiler = boiler | non_prose_lines(tokens_all, sentence_all, line_doc_all, head_all, n)
-            boiler = never_below(boiler, line_doc_all, tokens_all, n, cfg.min_tokens)
+        sentence_all = np.concatenate([b.line_sentence for b in self._batches])
+        boiler = stripped_lines(
+            learned,
+            tokens_all,
+            sentence_all,
+            line_doc_all,
+            head_all,
+            n,
+            min_tokens=cfg.min_tokens,
+            prose_only=cfg.prose_only,
+        )
         stats.non_prose_lines = int(boiler.sum()) - stats.boilerplate_lines
         keep = ~boiler
         return np.split(keep, np.cumsum([len(b.line_hashes) for b in self._batches])[:-1])
