@@ -145,18 +145,17 @@ def connect(options: RayOptions) -> None:
 
 
 def _maybe_fail(step: str) -> None:
-    """Fault injection for the tests: the first worker to reach ``step`` dies (once)."""
+    """Fault injection for the tests: with ``<step>.armed`` in the :data:`FAULT_ENV` directory, the
+    first worker to reach ``step`` dies (once: it leaves ``<step>.fired``)."""
     directory = os.environ.get(FAULT_ENV)
-    if not directory:
+    if not directory or not (Path(directory) / f"{step}.armed").exists():
         return
-    marker = Path(directory) / step
-    if marker.parent.is_dir():
-        try:
-            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            return
-        os.close(fd)
-        os._exit(1)
+    try:
+        fd = os.open(Path(directory) / f"{step}.fired", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return
+    os.close(fd)
+    os._exit(1)
 
 
 # -- reading -----------------------------------------------------------------------------------------
