@@ -26,6 +26,7 @@ from dedup.minhash import signatures
 from dedup.normalize import article_text
 from dedup.records import Article, ArticleId, FieldMap, RecordError, article_from_record
 from dedup.shingle import ShingleBatch, TokenBatch, shingle_sets, tokenize
+from dedup.spill import Spill, Spilled
 
 __all__ = [
     "DupFinder",
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str, int, int | None], None]
+SPILL_AFTER_BYTES = 256 << 20  # token arrays held in memory before later batches go to a spill file
 
 
 class DuplicateIdError(RecordError):
@@ -150,6 +152,9 @@ class DupFinder:
         self._dates: list[float] = []
         self._pending: list[str] = []
         self._batches: list[TokenBatch] = []
+        self._token_spills: list[Spilled | None] = []  # where a batch's tokens were parked
+        self._held_bytes = 0
+        self._spill: Spill | None = None
         self._started = time.perf_counter()
         self._seconds: dict[str, float] = {"read": 0.0}
         self._spent = False
@@ -191,8 +196,17 @@ class DupFinder:
     def _flush(self) -> None:
         if self._pending:
             t = time.perf_counter()
-            self._batches.append(tokenize(self._pending))
+            batch = tokenize(self._pending)
             self._pending = []
+            self._held_bytes += batch.tokens.nbytes
+            if self._held_bytes > SPILL_AFTER_BYTES:  # a big corpus: park the tokens on disk
+                if self._spill is None:
+                    self._spill = Spill()
+                self._token_spills.append(self._spill.put(batch.tokens))
+                batch.tokens = batch.tokens[:0]
+            else:
+                self._token_spills.append(None)
+            self._batches.append(batch)
             self._seconds["tokenize"] = self._seconds.get("tokenize", 0.0) + time.perf_counter() - t
             if self._progress:
                 self._progress("read", len(self._ids), None)
@@ -334,48 +348,73 @@ class DupFinder:
         return np.split(keep, np.cumsum([len(b.line_hashes) for b in self._batches])[:-1])
 
     def _shingle_all(self, keep: list[np.ndarray]) -> ShingleBatch:
-        """Shingle sets of every batch, joined into one CSR; token batches are freed as we go."""
+        """Shingle sets of every batch, joined into one CSR; token batches are freed as we go, and
+        with a spill file the batches' sets wait there, so the join holds them only once."""
         cfg = self.config
         parts: list[ShingleBatch] = []
-        while self._batches:
-            batch = self._batches.pop(0)
-            parts.append(
-                shingle_sets(
-                    batch,
-                    keep.pop(0),
-                    shingle_size=cfg.shingle_size,
-                    lead_shingles=cfg.lead_shingles,
+        spilled: list[tuple[Spilled, Spilled] | None] = []
+        try:
+            while self._batches:
+                batch = self._batches.pop(0)
+                handle = self._token_spills.pop(0)
+                if handle is not None:
+                    batch.tokens = self._spill.get(handle)
+                part = shingle_sets(
+                    batch, keep.pop(0), shingle_size=cfg.shingle_size, lead_shingles=cfg.lead_shingles
                 )
-            )
-            del batch
-        return _concat_sets(parts)
+                del batch
+                if self._spill is not None:
+                    spilled.append((self._spill.put(part.shingles), self._spill.put(part.lead)))
+                    part.shingles, part.lead = part.shingles[:0], part.lead[:0]
+                else:
+                    spilled.append(None)
+                parts.append(part)
+            return _concat_sets(parts, spilled, self._spill)
+        finally:
+            if self._spill is not None:
+                self._spill.close()
+                self._spill = None
 
 
-def _concat_csr(values: list[np.ndarray], offsets: list[np.ndarray], dtype) -> tuple[np.ndarray, np.ndarray]:
-    total = sum(len(v) for v in values)
-    out = np.empty(total, dtype=dtype)
+def _concat_csr(
+    values: list[np.ndarray | Spilled], offsets: list[np.ndarray], spill: Spill | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Join CSR pieces; a piece may wait in ``spill`` (read straight into place)."""
+    total = sum(int(o[-1]) for o in offsets)
+    out = np.empty(total, dtype=np.uint32)
     out_off = np.zeros(sum(len(o) - 1 for o in offsets) + 1, dtype=np.int64)
     pos = 0
     doc = 0
-    for v, o in zip(values, offsets, strict=True):
-        out[pos : pos + len(v)] = v
+    for k, o in enumerate(offsets):
+        n = int(o[-1])
+        piece = values[k]
+        if isinstance(piece, Spilled):
+            spill.read_into(piece, out[pos : pos + n])
+        else:
+            out[pos : pos + n] = piece
+        values[k] = None  # free as we go
         out_off[doc + 1 : doc + len(o)] = o[1:] + pos
-        pos += len(v)
+        pos += n
         doc += len(o) - 1
     return out, out_off
 
 
-def _concat_sets(parts: list[ShingleBatch]) -> ShingleBatch:
+def _concat_sets(
+    parts: list[ShingleBatch], spilled: list | None = None, spill: Spill | None = None
+) -> ShingleBatch:
     if not parts:
         z = np.zeros(1, dtype=np.int64)
         e = np.empty(0, dtype=np.uint32)
         return ShingleBatch(e, z, e, z, np.empty(0, np.uint64), np.empty(0, np.int32))
-    if len(parts) == 1:
+    spilled = spilled or [None] * len(parts)
+    if len(parts) == 1 and spilled[0] is None:
         return parts[0]
-    shingles, offsets = _concat_csr([p.shingles for p in parts], [p.offsets for p in parts], np.uint32)
+    shingle_pieces = [h[0] if h else p.shingles for p, h in zip(parts, spilled, strict=True)]
+    lead_pieces = [h[1] if h else p.lead for p, h in zip(parts, spilled, strict=True)]
     for p in parts:
-        p.shingles = p.shingles[:0]  # free as we go
-    lead, lead_offsets = _concat_csr([p.lead for p in parts], [p.lead_offsets for p in parts], np.uint32)
+        p.shingles, p.lead = p.shingles[:0], p.lead[:0]
+    shingles, offsets = _concat_csr(shingle_pieces, [p.offsets for p in parts], spill)
+    lead, lead_offsets = _concat_csr(lead_pieces, [p.lead_offsets for p in parts], spill)
     return ShingleBatch(
         shingles,
         offsets,

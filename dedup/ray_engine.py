@@ -53,6 +53,7 @@ from dedup.partitioned import (
     large_star,
     line_verdicts,
     link_components,
+    partition_of,
     small_star,
     split_by,
     unique_pairs,
@@ -557,19 +558,20 @@ def _signatures(table, *, config: NearDupConfig, strip_keys: np.ndarray, dup_key
 
 
 def _split_blocks(pairs: dict, first_keys: np.ndarray):
+    """Candidate pairs split by the input block of their second article."""
     parts = len(first_keys)
     pairs = {k: pairs[k] for k in ("lo", "hi", "exact")} if pairs else pairs
     if not pairs or len(pairs["lo"]) == 0:
         pieces = [{} for _ in range(parts)]
     else:
-        block = np.searchsorted(first_keys, pairs["lo"], side="right") - 1
+        block = np.searchsorted(first_keys, pairs["hi"], side="right") - 1
         order = np.argsort(block, kind="stable")
         bounds = np.searchsorted(block[order], np.arange(parts + 1))
         pieces = [{k: v[order[bounds[p] : bounds[p + 1]]] for k, v in pairs.items()} for p in range(parts)]
     return pieces[0] if parts == 1 else tuple(pieces)
 
 
-def _node_columns(table) -> dict[str, np.ndarray]:
+def _node_columns(table) -> dict[str, Any]:
     shingles, offsets = _csr(table["shingles"])
     return {
         "key": _np(table["key"]).astype(np.int64),
@@ -579,59 +581,133 @@ def _node_columns(table) -> dict[str, np.ndarray]:
         "tb": _np(table["id_hash"]).astype(np.uint64),
         "date": _np(table["date"]).astype(np.float64),
         "length": _np(table["n_tokens"]).astype(np.int64),
-        "ident": np.asarray([orjson.loads(x) for x in table["id"].to_pylist()], dtype=object),
+        "ident": _Idents(table["id"]),
     }
 
 
-def _verify(block_no: int, first_keys: np.ndarray, blocks: list, config: NearDupConfig, *parts):
-    """Exact overlap of the candidate pairs whose first article is in block ``block_no``; keeps links."""
+class _Idents:
+    """Article ids of a block, decoded from JSON only for the rows asked for."""
+
+    dtype = object
+
+    def __init__(self, column) -> None:
+        self.column = column.combine_chunks()
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        taken = self.column.take(np.asarray(rows, dtype=np.int64)).to_pylist()
+        return np.asarray([orjson.loads(x) for x in taken] + [None], dtype=object)[:-1]
+
+
+_NODE_ATTRS = ("size", "tb", "date", "length", "ident")
+
+
+def _gather_csr(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The CSR rows ``rows`` (in that order, repeats allowed) as a new CSR."""
+    starts = offsets[rows]
+    counts = offsets[rows + 1] - starts
+    out_off = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out_off[1:])
+    index = np.repeat(starts - out_off[:-1], counts) + np.arange(out_off[-1])
+    return values[index], out_off
+
+
+def _serve(table, first_keys: np.ndarray, parts: int, *pair_parts):
+    """Join step 1: the candidate pairs whose second article is in this block get that article's
+    shingle set and attributes attached, and go to the partition of their first article's block.
+    (Each block is read once here and once in :func:`_verify`, however its pairs spread.)"""
+    _maybe_fail("verify")
+    pairs = concat_parts(pair_parts)
+    empty = tuple({} for _ in range(parts))
+    if not pairs or len(pairs["lo"]) == 0:
+        return (*empty, 0)
+    exact = pairs["exact"]
+    lsh_lo, lsh_hi = unique_pairs(pairs["lo"][~exact], pairs["hi"][~exact])  # a pair's copies meet here
+    lo = np.concatenate([lsh_lo, pairs["lo"][exact]])
+    hi = np.concatenate([lsh_hi, pairs["hi"][exact]])
+    own = _node_columns(table)
+    at = np.searchsorted(own["key"], hi)
+    dest = partition_of(np.searchsorted(first_keys, lo, side="right") - 1, parts)
+    out = []
+    for p in range(parts):
+        sel = np.flatnonzero(dest == p)
+        rows, row_of_pair = np.unique(at[sel], return_inverse=True)  # each set shipped once per partition
+        values, offsets = _gather_csr(own["shingles"], own["offsets"], rows)
+        piece = {
+            "lo": lo[sel],
+            "hi": hi[sel],
+            "hi_row": row_of_pair,
+            "sh_values": values,
+            "sh_offsets": offsets,
+        }
+        for name in _NODE_ATTRS:
+            piece[f"{name}_hi"] = own[name][at[sel]]
+        out.append(piece)
+    return (*out, len(lsh_lo))
+
+
+def _join_served(parts: Sequence[dict]) -> dict:
+    """Concatenate served pieces, shifting their CSR offsets."""
+    parts = [p for p in parts if p and len(p["lo"])]
+    if not parts:
+        return {}
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k not in ("sh_values", "sh_offsets")}
+    rows_before = np.cumsum([0] + [len(p["sh_offsets"]) - 1 for p in parts[:-1]])
+    out["hi_row"] = np.concatenate([p["hi_row"] + r for p, r in zip(parts, rows_before, strict=True)])
+    out["sh_values"] = np.concatenate([p["sh_values"] for p in parts])
+    shift = np.cumsum([0] + [len(p["sh_values"]) for p in parts[:-1]])
+    out["sh_offsets"] = np.concatenate(
+        [np.zeros(1, np.int64)] + [p["sh_offsets"][1:] + s for p, s in zip(parts, shift, strict=True)]
+    )
+    return out
+
+
+def _verify(first_keys: np.ndarray, blocks: list, config: NearDupConfig, *served):
+    """Join step 2: exact overlap of each pair, the first article's block read once; keeps links."""
     import ray
 
     from dedup.groups import intersect_pairs, pair_scores
 
     _maybe_fail("verify")
-    pairs = concat_parts(parts)
-    if not pairs or len(pairs["lo"]) == 0:
-        return {}, (0, 0)
-    exact = pairs["exact"]
-    lsh_lo, lsh_hi = unique_pairs(pairs["lo"][~exact], pairs["hi"][~exact])
-    lo = np.concatenate([lsh_lo, pairs["lo"][exact]])
-    hi = np.concatenate([lsh_hi, pairs["hi"][exact]])
-    own = _node_columns(ray.get(blocks[block_no]))
-    lo_at = np.searchsorted(own["key"], lo)
-    hi_block = np.searchsorted(first_keys, hi, side="right") - 1
+    pairs = _join_served(served)
+    if not pairs:
+        return {}, 0
+    lo = pairs["lo"]
+    lo_block = np.searchsorted(first_keys, lo, side="right") - 1
     shared = np.empty(len(lo), dtype=np.int64)
-    hi_cols: dict[str, np.ndarray] = {}
-    hi_at = np.empty(len(hi), dtype=np.int64)
-    for b in np.unique(hi_block):
-        sel = np.flatnonzero(hi_block == b)
-        other = own if b == block_no else _node_columns(ray.get(blocks[int(b)]))
-        at = np.searchsorted(other["key"], hi[sel])
-        hi_at[sel] = at
+    dtypes = {"size": np.int64, "tb": np.uint64, "date": np.float64, "length": np.int64, "ident": object}
+    lo_cols = {name: np.empty(len(lo), dtype=dtypes[name]) for name in _NODE_ATTRS}
+    for b in np.unique(lo_block):
+        sel = np.flatnonzero(lo_block == b)
+        own = _node_columns(ray.get(blocks[int(b)]))
+        at = np.searchsorted(own["key"], lo[sel])
         out = np.empty(len(sel), dtype=np.int64)
         intersect_pairs(
-            own["shingles"], own["offsets"], other["shingles"], other["offsets"], lo_at[sel], at, out
+            own["shingles"],
+            own["offsets"],
+            pairs["sh_values"],
+            pairs["sh_offsets"],
+            at,
+            pairs["hi_row"][sel],
+            out,
         )
         shared[sel] = out
-        for name in ("size", "tb", "date", "length", "ident"):
-            if name not in hi_cols:
-                hi_cols[name] = np.empty(len(hi), dtype=other[name].dtype)
-            hi_cols[name][sel] = other[name][at]
-    scores = pair_scores(lo, hi, shared, own["size"][lo_at], hi_cols["size"])
+        for name in _NODE_ATTRS:
+            lo_cols[name][sel] = own[name][at]
+    scores = pair_scores(lo, pairs["hi"], shared, lo_cols["size"], pairs["size_hi"])
     linked = (scores.jaccard >= config.threshold) | (
         (scores.containment >= config.containment) & (scores.shared >= config.min_overlap)
     )
     edges = {
         "lo": lo[linked],
-        "hi": hi[linked],
+        "hi": pairs["hi"][linked],
         "shared": shared[linked],
         "jaccard": scores.jaccard[linked],
         "containment": scores.containment[linked],
     }
-    for name in ("size", "tb", "date", "length", "ident"):
-        edges[f"{name}_lo"] = own[name][lo_at[linked]]
-        edges[f"{name}_hi"] = hi_cols[name][linked]
-    return edges, (len(lsh_lo), int(linked.sum()))
+    for name in _NODE_ATTRS:
+        edges[f"{name}_lo"] = lo_cols[name][linked]
+        edges[f"{name}_hi"] = pairs[f"{name}_hi"][linked]
+    return edges, int(linked.sum())
 
 
 # -- connected components ----------------------------------------------------------------------------
@@ -864,13 +940,16 @@ def run_ray(
     pieces = [split.remote(r, first_keys) for r in [*pair_refs, *exact_refs]]
     if n_blocks == 1:
         pieces = [[p] for p in pieces]
+    serve = _remote(_serve, num_returns=parts + 1)
+    served = [
+        serve.remote(sig_blocks[b], first_keys, parts, *[p[b] for p in pieces]) for b in range(n_blocks)
+    ]
     verify = _remote(_verify, num_returns=2)
-    outs = [verify.remote(b, first_keys, sig_blocks, cfg, *[p[b] for p in pieces]) for b in range(n_blocks)]
+    outs = [verify.remote(first_keys, sig_blocks, cfg, *[s[p] for s in served]) for p in range(parts)]
     edge_refs = [o[0] for o in outs]
-    counts = ray.get([o[1] for o in outs])
+    run.counts["linked_pairs"] = sum(ray.get([o[1] for o in outs]))
+    run.counts["candidate_pairs"] = sum(ray.get([s[parts] for s in served]))
     seconds["verify"] = time.perf_counter() - t
-    run.counts["candidate_pairs"] = sum(c[0] for c in counts)
-    run.counts["linked_pairs"] = sum(c[1] for c in counts)
 
     t = time.perf_counter()
     star = _components(edge_refs, parts)

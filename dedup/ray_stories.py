@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -223,11 +224,19 @@ def stories_on_ray(run, sig, config: StoryConfig, parts: int) -> None:
     """Stage 2 for a :class:`~dedup.ray_engine.RayRun`: fills ``story_keys``, ``story_ids``, ``stories``."""
     import pyarrow as pa
     import ray
+    import ray.data
 
     from dedup.describe import StoryMember, story_keywords, story_records
     from dedup.lexical import NameSpace, shrunk_baseline, story_threshold
     from dedup.neardup import _id_rank
     from dedup.pipeline import reference_baseline
+
+    clock = [time.perf_counter()]
+
+    def _lap(name: str) -> None:
+        now = time.perf_counter()
+        run.seconds[f"stories_{name}"] = round(now - clock[0], 3)
+        clock[0] = now
 
     not_canonical = np.sort(run.members[run.members != run.canonical])
 
@@ -243,6 +252,7 @@ def stories_on_ray(run, sig, config: StoryConfig, parts: int) -> None:
     if config.name_weight > 0 and n_canon >= 3:
         sample = canon if n_canon <= NAME_SAMPLE else canon.random_sample(NAME_SAMPLE / n_canon, seed=0)
         rows = sample.select_columns(["key", "story"]).take_all()
+        _lap("names")
         fitted = NameSpace.fit([row["story"] for row in rows], config.name_dims)
         if fitted is not None and n_canon <= NAME_SAMPLE:
             # every canonical article is in the fit: use its vectors as fitted, as one process does
@@ -259,9 +269,10 @@ def stories_on_ray(run, sig, config: StoryConfig, parts: int) -> None:
         fn_constructor_kwargs={"config": config, "names": names},
         batch_size=max(config.batch_size, 256),
         batch_format="pyarrow",
-        concurrency=gpus if use_gpu else cpus,
+        compute=ray.data.ActorPoolStrategy(size=gpus if use_gpu else cpus),
         num_gpus=1 if use_gpu else 0,
     ).materialize()
+    _lap("embed")
 
     sums = embedded.map_batches(_sums, batch_format="pyarrow", batch_size=None).take_all()
     total = np.sum([np.asarray(r["sum"], dtype=np.float64) for r in sums], axis=0) if sums else None
@@ -322,6 +333,7 @@ def stories_on_ray(run, sig, config: StoryConfig, parts: int) -> None:
     cols["label"] = cols["label"].astype(np.int64)
     cols["home"] = cols["home"].astype(np.bool_)
     keys, story = _stitch(cols, t0, span)
+    _lap("cluster")
 
     # every article's id, outlet and date (duplicates too), in input order
     everything = {"key": [], "id": [], "outlet": [], "date": [], "title": [], "story": []}
@@ -375,3 +387,4 @@ def stories_on_ray(run, sig, config: StoryConfig, parts: int) -> None:
     headlines = [titles[m] if m >= 0 else "" for m in medoid.tolist()]
     words = story_keywords([texts[p] for p in pos.tolist()], story, n_stories, config.keywords)
     run.stories = story_records(story_ids, members, headlines, words)
+    _lap("describe")
