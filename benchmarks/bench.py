@@ -80,6 +80,16 @@ def run_stage1(sizes: list[int], repeats: int, peer_max: int, text_dedup_python:
     return {"stage": 1, "machine": machine(), "command": " ".join(sys.argv), "results": results}
 
 
+def merge_stage1(old: dict, new: dict) -> dict:
+    """``old`` with the rows of ``new`` (same tool and size) replaced; both commands kept."""
+    fresh = {(r["tool"], r["size"]) for r in new["results"]}
+    kept = [r for r in old["results"] if (r["tool"], r["size"]) not in fresh]
+    order = {(r["tool"], r["size"]): k for k, r in enumerate(old["results"])}
+    results = sorted(kept + new["results"], key=lambda r: (r["size"], order.get((r["tool"], r["size"]), 99)))
+    commands = [*old.get("commands", [old.get("command", "")]), new["command"] + "  (rows it measured)"]
+    return {**old, "results": results, "commands": commands, "command": old.get("command", "")}
+
+
 def _json_run(args: list[str], timeout: float = 3600) -> tuple[dict | None, object]:
     """Run ``stage2.py ARGS`` as its own process; its JSON line and the measured run."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
@@ -203,6 +213,11 @@ def main() -> None:
         help="stage 2: re-measure the embedding rows of results/stage2.json, keep the rest",
     )
     parser.add_argument("--quick", action="store_true", help="10k and 30k articles, one run each")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="stage 1: replace only the rows measured now (tool and size) in the existing results",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     repeats = args.repeats
@@ -222,6 +237,8 @@ def main() -> None:
         if args.quick:
             sizes, repeats, name = [10_000, 30_000], 1, f"{args.stage}-quick"
         report = run_stage1(sizes, repeats, args.peer_max_size, args.text_dedup_python)
+        if args.merge and (RESULTS / f"{name}.json").exists():
+            report = merge_stage1(json.loads((RESULTS / f"{name}.json").read_text()), report)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=1))
     from report import write_results

@@ -31,6 +31,8 @@ def _fmt_machine(m: dict) -> str:
 def _stage1_section(report: dict, name: str) -> list[str]:
     lines = [f"## Stage 1: near-duplicates (`{name}`)", "", f"Machine: {_fmt_machine(report['machine'])}", ""]
     lines.append(f"Command: `{report['command']}`")
+    for extra in report.get("commands", [])[1:]:
+        lines.append(f"; re-measured later with `{extra}`")
     lines.append("")
     lines.append(
         "| articles | tool | runs | median s | articles/s | peak RSS MB | speed vs dedup | ARI | pairwise P | "

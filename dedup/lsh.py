@@ -18,6 +18,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit, prange
 
+FOLD_PAIRS = 1 << 22  # candidate pairs gathered before they are folded into the distinct set
+
 __all__ = ["lsh_params", "band_keys", "candidate_pairs", "collision_probability"]
 
 
@@ -143,7 +145,11 @@ def candidate_pairs(
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
     by_tiebreak = members[np.argsort(tiebreak[members], kind="stable")]
-    lefts, rights = [], []
+    # Wire copies collide in most bands, so the bands repeat the same pairs many times: pairs are
+    # folded into one sorted, distinct set every few bands, which bounds memory by the distinct pairs.
+    code = np.empty(0, dtype=np.uint64)
+    pending: list[np.ndarray] = []
+    pending_size = 0
     for band in range(keys.shape[0]):
         band_keys_ = keys[band, by_tiebreak]
         idx = np.argsort(band_keys_, kind="stable")
@@ -155,14 +161,14 @@ def candidate_pairs(
         left = np.empty(count, dtype=np.int64)
         right = np.empty(count, dtype=np.int64)
         _emit_pairs(sorted_keys, order, max_bucket, left, right)
-        lefts.append(left)
-        rights.append(right)
-    if not lefts:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty
-    left = np.concatenate(lefts)
-    right = np.concatenate(rights)
-    lo = np.minimum(left, right).astype(np.uint64)
-    hi = np.maximum(left, right).astype(np.uint64)
-    code = np.unique((lo << np.uint64(32)) | hi)
+        lo = np.minimum(left, right).astype(np.uint64)
+        hi = np.maximum(left, right).astype(np.uint64)
+        del left, right
+        pending.append((lo << np.uint64(32)) | hi)
+        pending_size += count
+        if pending_size > max(4 * len(code), FOLD_PAIRS):
+            code = np.unique(np.concatenate([code, *pending]))
+            pending, pending_size = [], 0
+    if pending:
+        code = np.unique(np.concatenate([code, *pending]))
     return (code >> np.uint64(32)).astype(np.int64), (code & np.uint64(0xFFFFFFFF)).astype(np.int64)

@@ -241,22 +241,24 @@ class DupFinder:
         stats.too_short = n - len(active)
         reps, exact_left, exact_right = _exact_copies(active, sets.content_hash, id_hash)
         stats.exact_copies = len(exact_left)
-        sig = signatures(sets.shingles, sets.offsets, cfg.num_perm, cfg.seed)
-        lead_sig = signatures(sets.lead, sets.lead_offsets, cfg.lead_perm, cfg.seed)
+        # only the band keys of a signature are needed from here on: keep those, not the signature
+        bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
+        keys = band_keys(signatures(sets.shingles, sets.offsets, cfg.num_perm, cfg.seed), bands, rows)
+        lead_bands, lead_rows = lsh_params(cfg.lead_threshold, cfg.lead_perm)
+        lead_keys = band_keys(
+            signatures(sets.lead, sets.lead_offsets, cfg.lead_perm, cfg.seed), lead_bands, lead_rows
+        )
         secs["minhash"] = time.perf_counter() - t
         self._report("minhash", n)
 
         t = time.perf_counter()
-        bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
         stats.lsh_bands, stats.lsh_rows = bands, rows
-        left, right = candidate_pairs(band_keys(sig, bands, rows), reps, id_hash, cfg.max_bucket)
-        lead_bands, lead_rows = lsh_params(cfg.lead_threshold, cfg.lead_perm)
+        left, right = candidate_pairs(keys, reps, id_hash, cfg.max_bucket)
+        del keys
         has_lead = reps[np.diff(sets.lead_offsets)[reps] > 0]
-        lead_left, lead_right = candidate_pairs(
-            band_keys(lead_sig, lead_bands, lead_rows), has_lead, id_hash, cfg.max_bucket
-        )
+        lead_left, lead_right = candidate_pairs(lead_keys, has_lead, id_hash, cfg.max_bucket)
+        del lead_keys
         left, right = _merge_pairs(left, right, lead_left, lead_right)
-        del sig, lead_sig
         stats.candidate_pairs = len(left)
         secs["lsh"] = time.perf_counter() - t
         self._report("lsh", n)

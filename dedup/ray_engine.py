@@ -10,8 +10,10 @@ The data flow, and where each piece runs:
    the duplicate ids -- come back to the driver.
 3. **Signatures** (Ray Data ``map_batches``): boilerplate stripped, shingle sets, MinHash and band
    keys per block; blocks stay in the object store.
-4. **Verification**: candidate pairs go to the block of their first article; one task per block
-   counts the shared shingles, fetching the other blocks it needs from the object store.
+4. **Verification**, a join: each candidate pair goes to its second article's block, which
+   attaches that article's shingle set; a verification actor per partition holds the first
+   articles' blocks and counts the shared shingles. Pairs flow a wave of blocks at a time, so the
+   shingle sets in flight stay a fraction of the corpus.
 5. **Components**: large-star/small-star rounds over the verified links (no node holds all
    edges), then each component is linked and given its canonical article by one reducer.
 6. **Stories** (:mod:`dedup.ray_stories`): embeddings in a Ray Data actor pool (each actor loads the
@@ -67,6 +69,7 @@ _KEY_SHIFT = 32
 _CHUNK_BYTES = 16 << 20
 _MAX_STAR_ROUNDS = 64
 _TASK_RETRIES = 3
+_WAVE_BLOCKS = 16  # input blocks whose candidate pairs are verified together
 FAULT_ENV = "DEDUP_RAY_FAULT_DIR"  # tests: a worker dies once per step named in this directory
 
 
@@ -661,53 +664,92 @@ def _join_served(parts: Sequence[dict]) -> dict:
     return out
 
 
-def _verify(first_keys: np.ndarray, blocks: list, config: NearDupConfig, *served):
-    """Join step 2: exact overlap of each pair, the first article's block read once; keeps links."""
+class _Verifier:
+    """Join step 2, a Ray actor per partition: exact overlap of the pairs whose first article's block
+    belongs to the partition. It keeps those blocks' columns once read (a cache only: a restarted
+    actor reads them again), so each block is read once however many waves of pairs arrive."""
+
+    def __init__(self, first_keys: np.ndarray, blocks: list, config: NearDupConfig) -> None:
+        self.first_keys, self.blocks, self.config = first_keys, blocks, config
+        self.columns: dict[int, dict] = {}
+
+    def _block(self, b: int) -> dict:
+        import ray
+
+        if b not in self.columns:
+            self.columns[b] = _node_columns(ray.get(self.blocks[b]))
+        return self.columns[b]
+
+    def verify(self, *served) -> tuple[dict, int]:
+        from dedup.groups import intersect_pairs, pair_scores
+
+        _maybe_fail("verify")
+        config = self.config
+        pairs = _join_served(served)
+        if not pairs:
+            return {}, 0
+        lo = pairs["lo"]
+        lo_block = np.searchsorted(self.first_keys, lo, side="right") - 1
+        shared = np.empty(len(lo), dtype=np.int64)
+        dtypes = {"size": np.int64, "tb": np.uint64, "date": np.float64, "length": np.int64, "ident": object}
+        lo_cols = {name: np.empty(len(lo), dtype=dtypes[name]) for name in _NODE_ATTRS}
+        for b in np.unique(lo_block):
+            sel = np.flatnonzero(lo_block == b)
+            own = self._block(int(b))
+            at = np.searchsorted(own["key"], lo[sel])
+            out = np.empty(len(sel), dtype=np.int64)
+            rows = pairs["hi_row"][sel]
+            intersect_pairs(
+                own["shingles"], own["offsets"], pairs["sh_values"], pairs["sh_offsets"], at, rows, out
+            )
+            shared[sel] = out
+            for name in _NODE_ATTRS:
+                lo_cols[name][sel] = own[name][at]
+        scores = pair_scores(lo, pairs["hi"], shared, lo_cols["size"], pairs["size_hi"])
+        linked = (scores.jaccard >= config.threshold) | (
+            (scores.containment >= config.containment) & (scores.shared >= config.min_overlap)
+        )
+        edges = {
+            "lo": lo[linked],
+            "hi": pairs["hi"][linked],
+            "shared": shared[linked],
+            "jaccard": scores.jaccard[linked],
+            "containment": scores.containment[linked],
+        }
+        for name in _NODE_ATTRS:
+            edges[f"{name}_lo"] = lo_cols[name][linked]
+            edges[f"{name}_hi"] = pairs[f"{name}_hi"][linked]
+        return edges, int(linked.sum())
+
+
+def _verify_in_waves(
+    pieces: list, sig_blocks: list, first_keys: np.ndarray, config: NearDupConfig, parts: int
+):
+    """Serve and verify the candidate pairs a wave of blocks at a time, so the shingle sets in flight
+    (each pair carries its second article's set) stay a fraction of the corpus. Returns the link
+    refs and the counts of candidate and linked pairs."""
     import ray
 
-    from dedup.groups import intersect_pairs, pair_scores
-
-    _maybe_fail("verify")
-    pairs = _join_served(served)
-    if not pairs:
-        return {}, 0
-    lo = pairs["lo"]
-    lo_block = np.searchsorted(first_keys, lo, side="right") - 1
-    shared = np.empty(len(lo), dtype=np.int64)
-    dtypes = {"size": np.int64, "tb": np.uint64, "date": np.float64, "length": np.int64, "ident": object}
-    lo_cols = {name: np.empty(len(lo), dtype=dtypes[name]) for name in _NODE_ATTRS}
-    for b in np.unique(lo_block):
-        sel = np.flatnonzero(lo_block == b)
-        own = _node_columns(ray.get(blocks[int(b)]))
-        at = np.searchsorted(own["key"], lo[sel])
-        out = np.empty(len(sel), dtype=np.int64)
-        intersect_pairs(
-            own["shingles"],
-            own["offsets"],
-            pairs["sh_values"],
-            pairs["sh_offsets"],
-            at,
-            pairs["hi_row"][sel],
-            out,
-        )
-        shared[sel] = out
-        for name in _NODE_ATTRS:
-            lo_cols[name][sel] = own[name][at]
-    scores = pair_scores(lo, pairs["hi"], shared, lo_cols["size"], pairs["size_hi"])
-    linked = (scores.jaccard >= config.threshold) | (
-        (scores.containment >= config.containment) & (scores.shared >= config.min_overlap)
-    )
-    edges = {
-        "lo": lo[linked],
-        "hi": pairs["hi"][linked],
-        "shared": shared[linked],
-        "jaccard": scores.jaccard[linked],
-        "containment": scores.containment[linked],
-    }
-    for name in _NODE_ATTRS:
-        edges[f"{name}_lo"] = lo_cols[name][linked]
-        edges[f"{name}_hi"] = pairs[f"{name}_hi"][linked]
-    return edges, int(linked.sum())
+    n_blocks = len(sig_blocks)
+    serve = _remote(_serve, num_returns=parts + 1)
+    verifier = ray.remote(num_cpus=0, max_restarts=_TASK_RETRIES, max_task_retries=_TASK_RETRIES)(_Verifier)
+    actors = [verifier.remote(first_keys, sig_blocks, config) for _ in range(parts)]
+    edge_refs, count_refs, candidate_refs = [], [], []
+    previous: list = []
+    for start in range(0, n_blocks, _WAVE_BLOCKS):
+        wave = range(start, min(start + _WAVE_BLOCKS, n_blocks))
+        served = [serve.remote(sig_blocks[b], first_keys, parts, *[p[b] for p in pieces]) for b in wave]
+        candidate_refs += [s[parts] for s in served]
+        outs = [a.verify.options(num_returns=2).remote(*[s[p] for s in served]) for p, a in enumerate(actors)]
+        edge_refs += [o[0] for o in outs]
+        ray.get(previous)  # at most two waves in flight
+        previous = [o[1] for o in outs]
+        count_refs += previous
+    linked = sum(ray.get(count_refs))
+    candidates = sum(ray.get(candidate_refs))
+    for a in actors:
+        ray.kill(a)
+    return edge_refs, candidates, linked
 
 
 # -- connected components ----------------------------------------------------------------------------
@@ -940,15 +982,8 @@ def run_ray(
     pieces = [split.remote(r, first_keys) for r in [*pair_refs, *exact_refs]]
     if n_blocks == 1:
         pieces = [[p] for p in pieces]
-    serve = _remote(_serve, num_returns=parts + 1)
-    served = [
-        serve.remote(sig_blocks[b], first_keys, parts, *[p[b] for p in pieces]) for b in range(n_blocks)
-    ]
-    verify = _remote(_verify, num_returns=2)
-    outs = [verify.remote(first_keys, sig_blocks, cfg, *[s[p] for s in served]) for p in range(parts)]
-    edge_refs = [o[0] for o in outs]
-    run.counts["linked_pairs"] = sum(ray.get([o[1] for o in outs]))
-    run.counts["candidate_pairs"] = sum(ray.get([s[parts] for s in served]))
+    edge_refs, candidates, linked = _verify_in_waves(pieces, sig_blocks, first_keys, cfg, parts)
+    run.counts["candidate_pairs"], run.counts["linked_pairs"] = candidates, linked
     seconds["verify"] = time.perf_counter() - t
 
     t = time.perf_counter()

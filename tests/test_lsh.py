@@ -183,3 +183,20 @@ def test_candidate_pairs_properties(data, n, bands, max_bucket):
     l2, r2 = candidate_pairs(keys[:, inverse], perm[members], tiebreak[inverse], max_bucket=max_bucket)
     back = {tuple(sorted((int(inverse[a]), int(inverse[b])))) for a, b in zip(l2, r2, strict=True)}
     assert back == pairs
+
+
+@pytest.mark.parametrize("fold", [1, 50])
+def test_folding_bands_early_gives_the_same_pairs(monkeypatch, fold: int) -> None:
+    """Pairs are folded into the distinct set every few bands to bound memory; never changes them."""
+    from dedup import lsh
+
+    rng = np.random.default_rng(4)
+    keys = rng.integers(0, 30, (12, 400)).astype(np.uint64)  # big buckets, pairs repeated across bands
+    members = np.arange(400)
+    tiebreak = rng.integers(0, 1 << 62, 400).astype(np.uint64)
+    want = candidate_pairs(keys, members, tiebreak, max_bucket=8)
+    monkeypatch.setattr(lsh, "FOLD_PAIRS", fold)
+    got = candidate_pairs(keys, members, tiebreak, max_bucket=8)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert len(want[0]) > 1000
