@@ -227,6 +227,17 @@ class EmbeddingCache:
         self.db.close()
 
 
+def story_embedder(config, device: str | None = None) -> Embedder:
+    """The embedder a :class:`~dedup.config.StoryConfig` names (``device`` overrides its device)."""
+    return load_embedder(
+        config.model_name,
+        max_seq_length=config.max_seq_length,
+        batch_size=config.batch_size,
+        device=device or config.device,
+        cache_dir=config.cache_dir,
+    )
+
+
 def embed_all(
     embedder: Embedder,
     texts: Sequence[str],

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str, int, int | None], None]
-SPILL_AFTER_BYTES = 256 << 20  # token arrays held in memory before later batches go to a spill file
+SPILL_AFTER_BYTES = 64 << 20  # token arrays held in memory before later batches go to a spill file
 
 
 class DuplicateIdError(RecordError):
@@ -302,25 +302,29 @@ class DupFinder:
         cfg = self.config
         line_doc, line_tokens, is_headline, line_hash = [], [], [], []
         doc0 = 0
+        sentence = []
         for batch in self._batches:
             per_doc = np.diff(batch.doc_line_offsets)
-            line_doc.append(np.repeat(np.arange(doc0, doc0 + batch.n_docs), per_doc))
-            line_tokens.append(np.diff(batch.line_offsets))
+            line_doc.append(np.repeat(np.arange(doc0, doc0 + batch.n_docs, dtype=np.int32), per_doc))
+            line_tokens.append(np.diff(batch.line_offsets).astype(np.int32))
             head = np.zeros(len(batch.line_hashes), dtype=np.bool_)
             head[batch.doc_line_offsets[:-1]] = True
             is_headline.append(head)
             line_hash.append(batch.line_hashes)
+            sentence.append(batch.line_sentence)
+            # shingling needs neither again: the joined copies below are the only ones kept
+            batch.line_hashes, batch.line_sentence = batch.line_hashes[:0], batch.line_sentence[:0]
             doc0 += batch.n_docs
         if not line_doc:
             return []
         line_doc_all = np.concatenate(line_doc)
         head_all = np.concatenate(is_headline)
         hash_all = np.concatenate(line_hash)
-        # an article's identity for counting: its headline, or its id when it has none
-        headline_hash = hash_all[head_all]
-        empty_headline = np.concatenate(line_tokens)[head_all] == 0
-        headline_key = np.where(empty_headline, id_hash, headline_hash)
         tokens_all = np.concatenate(line_tokens)
+        sentence_all = np.concatenate(sentence)
+        del line_doc, is_headline, line_hash, line_tokens, sentence
+        # an article's identity for counting: its headline, or its id when it has none
+        headline_key = np.where(tokens_all[head_all] == 0, id_hash, hash_all[head_all])
         n = len(self._ids)
         line_outlet = np.where(head_all, -2, outlet[line_doc_all])  # -2: a headline, -1: unknown outlet
         learned = boilerplate_mask(
@@ -333,8 +337,8 @@ class DupFinder:
             frequent_articles=cfg.boilerplate_frequent_articles,
             min_tokens=cfg.min_tokens,
         )
+        del line_outlet, hash_all, headline_key
         stats.boilerplate_lines = int(learned.sum())
-        sentence_all = np.concatenate([b.line_sentence for b in self._batches])
         boiler = stripped_lines(
             learned,
             tokens_all,
@@ -347,7 +351,7 @@ class DupFinder:
         )
         stats.non_prose_lines = int(boiler.sum()) - stats.boilerplate_lines
         keep = ~boiler
-        return np.split(keep, np.cumsum([len(b.line_hashes) for b in self._batches])[:-1])
+        return np.split(keep, np.cumsum([len(b.line_offsets) - 1 for b in self._batches])[:-1])
 
     def _shingle_all(self, keep: list[np.ndarray]) -> ShingleBatch:
         """Shingle sets of every batch, joined into one CSR; token batches are freed as we go, and

@@ -149,7 +149,7 @@ def find_stories(
     Only canonical articles are embedded and clustered; ``texts`` are their story texts
     (:func:`story_text`), given for every article (non-canonical ones may be empty).
     """
-    from dedup.embed import EmbeddingCache, default_cache_dir, embed_all, load_embedder
+    from dedup.embed import EmbeddingCache, default_cache_dir, embed_all, story_embedder
     from dedup.lexical import (
         baseline_similarity,
         name_vectors,
@@ -164,13 +164,7 @@ def find_stories(
     canon = np.flatnonzero(canonical == np.arange(n))
     canon_texts = [texts[i] for i in canon]
     t = time.perf_counter()
-    embedder = load_embedder(
-        config.model_name,
-        max_seq_length=config.max_seq_length,
-        batch_size=config.batch_size,
-        device=config.device,
-        cache_dir=config.cache_dir,
-    )
+    embedder = story_embedder(config)
     seconds["load_model"] = time.perf_counter() - t
     t = time.perf_counter()
     cache = EmbeddingCache(Path(config.cache_dir) if config.cache_dir else default_cache_dir(), embedder.name)

@@ -31,7 +31,6 @@ inputs, so a killed worker neither loses nor duplicates records.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import math
 import os
@@ -61,7 +60,7 @@ from dedup.partitioned import (
     unique_pairs,
 )
 from dedup.records import FieldMap
-from dedup.runner import InputError, _byte_ranges, _prepare_line
+from dedup.runner import InputError, _byte_ranges, _prepare_line, range_lines
 
 __all__ = ["RayOptions", "RayRun", "run_ray", "connect", "input_shards", "write_output", "reject_records"]
 
@@ -181,19 +180,8 @@ def _jobs(paths: Sequence[Path], chunk_bytes: int) -> list[tuple[str, int, int]]
 
 def _job_lines(path: str, start: int, end: int) -> Iterator[bytes]:
     """The raw lines of one input range (a whole ``.gz`` file when ``end`` is -1)."""
-    if end < 0:
-        with gzip.open(path, "rb") as f:
-            yield from f
-        return
-    with open(path, "rb") as f:
-        f.seek(start)
-        pos = start
-        while pos < end:
-            raw = f.readline()
-            if not raw:
-                return
-            pos += len(raw)
-            yield raw
+    for _, raw in range_lines(path, start, end):
+        yield raw
 
 
 def _outlet_code(outlet: str | None) -> int:

@@ -54,15 +54,9 @@ class _Embed:
             torch.set_num_threads(1)
         except ImportError:  # the static model needs no torch
             pass
-        from dedup.embed import load_embedder
+        from dedup.embed import story_embedder
 
-        self.embedder = load_embedder(
-            config.model_name,
-            max_seq_length=config.max_seq_length,
-            batch_size=config.batch_size,
-            device=config.device,
-            cache_dir=config.cache_dir,
-        )
+        self.embedder = story_embedder(config)
         self.names = names
 
     def __call__(self, table):
@@ -286,16 +280,10 @@ def stories_on_ray(run, sig, config: StoryConfig, parts: int) -> None:
         mean = total / max(n, 1) if total is not None else None
         baseline = 0.0
     elif baseline is None:
-        from dedup.embed import load_embedder
+        from dedup.embed import story_embedder
 
         corpus = float((total @ total - squares) / (n * (n - 1))) if n >= 2 else 0.0
-        embedder = load_embedder(
-            config.model_name,
-            max_seq_length=config.max_seq_length,
-            batch_size=config.batch_size,
-            device="cpu",
-            cache_dir=config.cache_dir,
-        )
+        embedder = story_embedder(config, device="cpu")
         baseline = shrunk_baseline(corpus, n, reference_baseline(embedder, config))
 
     window = config.window_days * 86400.0 if config.window_days and config.window_days > 0 else math.inf

@@ -11,6 +11,7 @@ into byte ranges handled by worker processes, while this process consumes their 
 
 from __future__ import annotations
 
+import gzip
 import multiprocessing
 import os
 import sys
@@ -90,17 +91,31 @@ def _prepare_range(path: str, start: int, end: int, fields: FieldMap, prepare: P
     process rejects it later (a duplicate id), and then it is read back from the file.
     """
     out = []
+    for pos, raw in range_lines(path, start, end):
+        error, article, payload = _prepare_line(raw, fields, prepare)
+        out.append((error, article, payload, raw if error else pos))
+    return out
+
+
+def range_lines(path: str | Path, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+    """``(byte offset, raw line)`` of the lines in ``[start, end)`` of a file; ``end`` -1: all lines
+    of a ``.gz`` file (offsets then count uncompressed bytes)."""
+    if end < 0:
+        with gzip.open(path, "rb") as f:
+            pos = 0
+            for raw in f:
+                yield pos, raw
+                pos += len(raw)
+        return
     with open(path, "rb") as f:
         f.seek(start)
         pos = start
         while pos < end:
             raw = f.readline()
             if not raw:
-                break
-            error, article, payload = _prepare_line(raw, fields, prepare)
-            out.append((error, article, payload, raw if error else pos))
+                return
+            yield pos, raw
             pos += len(raw)
-    return out
 
 
 def _line_at(path: Path, offset: int) -> bytes:
@@ -219,22 +234,13 @@ def _annotate_range(path: str, start: int, end: int, valid: bytes, columns: dict
     out = []
     names = list(columns)
     k = 0
-    with open(path, "rb") as f:
-        f.seek(start)
-        pos = start
-        i = 0
-        while pos < end:
-            raw = f.readline()
-            if not raw:
-                break
-            pos += len(raw)
-            if valid[i]:
-                record = parse_record(raw)
-                for name in names:
-                    record[name] = columns[name][k]
-                out.append(dump_record(record))
-                k += 1
-            i += 1
+    for i, (_, raw) in enumerate(range_lines(path, start, end)):
+        if valid[i]:
+            record = parse_record(raw)
+            for name in names:
+                record[name] = columns[name][k]
+            out.append(dump_record(record))
+            k += 1
     return b"".join(out)
 
 
