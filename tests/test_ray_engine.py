@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -57,6 +58,16 @@ def shards(tmp_path_factory) -> tuple[Path, Path]:
     whole = tmp_path_factory.mktemp("whole") / "all.jsonl"
     whole.write_bytes(b"".join(b"\n".join(p) + b"\n" for p in parts))
     return directory, whole
+
+
+@pytest.fixture(scope="module")
+def story_cache(static_dir, tmp_path_factory) -> Path:
+    """A cache directory of our own holding the distilled model: runs write embedding caches there,
+    and the shared ``static_dir`` must keep only the model."""
+    cache = tmp_path_factory.mktemp("ray-cache")
+    for model in static_dir.iterdir():
+        shutil.copytree(model, cache / model.name)
+    return cache
 
 
 def _paths(directory: Path) -> list[Path]:
@@ -132,10 +143,10 @@ def test_killed_workers_lose_nothing(cluster, shards) -> None:
     assert got == want
 
 
-def test_stories_agree_with_local_engine(cluster, shards, tmp_path, static_dir) -> None:
+def test_stories_agree_with_local_engine(cluster, shards, tmp_path, story_cache) -> None:
     directory, whole = shards
-    local, _ = _local(whole, tmp_path, "run", "--fast", "--cache-dir", str(static_dir))
-    config = StoryConfig(fast=True, cache_dir=str(static_dir))
+    local, _ = _local(whole, tmp_path, "run", "--fast", "--cache-dir", str(story_cache))
+    config = StoryConfig(fast=True, cache_dir=str(story_cache))
     run = run_ray(_paths(directory), NearDupConfig(), on_error="skip", stories=config, options=SMALL_CHUNKS)
     records = _ray_output(run)
     assert [r["dup_group"] for r in records] == [r["dup_group"] for r in local]
@@ -149,7 +160,7 @@ def test_stories_agree_with_local_engine(cluster, shards, tmp_path, static_dir) 
     assert all(story_of[a] == s["story"] for s in run.stories for a in s["articles"])
 
 
-def test_cli_engine_ray_runs_both_stages(cluster, shards, tmp_path, static_dir) -> None:
+def test_cli_engine_ray_runs_both_stages(cluster, shards, tmp_path, story_cache) -> None:
     directory, _ = shards
     out, stories, rejects = tmp_path / "out.jsonl", tmp_path / "stories.jsonl", tmp_path / "rejects.jsonl"
     result = CliRunner().invoke(
@@ -169,7 +180,7 @@ def test_cli_engine_ray_runs_both_stages(cluster, shards, tmp_path, static_dir) 
             str(rejects),
             "--fast",
             "--cache-dir",
-            str(static_dir),
+            str(story_cache),
         ],
     )
     assert result.exit_code == 0, result.output
@@ -195,9 +206,9 @@ def test_empty_directory_is_a_clear_error(cluster, tmp_path) -> None:
     assert "no *.jsonl" in result.output
 
 
-def test_story_keys_are_sorted_and_complete(cluster, shards, static_dir) -> None:
+def test_story_keys_are_sorted_and_complete(cluster, shards, story_cache) -> None:
     directory, _ = shards
-    config = StoryConfig(fast=True, cache_dir=str(static_dir), window_days=1.0)
+    config = StoryConfig(fast=True, cache_dir=str(story_cache), window_days=1.0)
     run = run_ray(_paths(directory)[:1], NearDupConfig(), on_error="skip", stories=config)
     keys = run.story_keys
     assert np.all(np.diff(keys) > 0)
