@@ -262,8 +262,9 @@ def scaling_model(report: dict) -> list[str]:
         f"From the {n:,}-article stage-1 run above: the distributed steps ({', '.join(PARALLEL_STEPS)}) took "
         f"{cpu_per_article * 1e3:.2f} CPU-ms per article ({workers} workers busy), the driver's part "
         f"(appending the annotated ranges to one output file) {driver_per_article * 1e6:.0f} µs per "
-        "article. Every step is linear in articles (hash shuffles, per-block work, components in a few "
-        "large-star/small-star rounds), so for *A* articles on *N* nodes of *c* cores:",
+        "article. The steps are linear in articles (hash shuffles, per-block work) except components, whose "
+        "large-star/small-star rounds add a log factor (compare the 100k and 1M step times above), so for "
+        "*A* articles on *N* nodes of *c* cores, roughly:",
         "",
         f"    T ≈ A × {cpu_per_article * 1e3:.2f} ms / (N × c)  +  A × {shuffle / 1e3:.1f} kB × (N−1)/N / "
         "(N × network bytes/s)  +  A × (driver cost)",
