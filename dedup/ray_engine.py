@@ -298,20 +298,13 @@ def _csr(column) -> tuple[np.ndarray, np.ndarray]:
 
 def _articles(table, dup_keys: np.ndarray | None = None):
     """The rows of a read block that are articles: valid lines whose id was not seen before."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    mask = pc.is_null(table["error"])
-    table = table.filter(mask)
+    table = table.filter(pc.is_null(table["error"]))
     if dup_keys is not None and len(dup_keys) and table.num_rows:
-        keys = _np(table["key"])
-        table = table.filter(pa_array(~np.isin(keys, dup_keys)))
+        table = table.filter(pa.array(~np.isin(_np(table["key"]), dup_keys)))
     return table
-
-
-def pa_array(values: np.ndarray):
-    import pyarrow as pa
-
-    return pa.array(values)
 
 
 def _token_batch(table):
@@ -578,8 +571,6 @@ def _node_columns(table) -> dict[str, Any]:
 
 class _Idents:
     """Article ids of a block, decoded from JSON only for the rows asked for."""
-
-    dtype = object
 
     def __init__(self, column) -> None:
         self.column = column.combine_chunks()
@@ -890,7 +881,7 @@ def run_ray(
             where = f"{where} of {jobs[first_job][0]}"
         rejects.append((job, line, f"duplicate id {orjson.loads(ident)!r} (first seen on line {where})", b""))
     rejects.sort(key=lambda r: (r[0], r[1]))
-    run.rejects = [_with_raw(run, r) for r in rejects]
+    run.rejects = _with_raw(run, rejects)
     if on_error == "fail":
         bad = next((r for r in run.rejects if r[2] != "blank line"), None)
         if bad is not None:
@@ -1054,15 +1045,21 @@ def _copy_keys(exact_parts: list[dict]) -> np.ndarray:
     return np.sort(np.concatenate([np.empty(0, np.int64), *copies]))
 
 
-def _with_raw(run: RayRun, reject: tuple[int, int, str, bytes]) -> tuple[int, int, str, bytes]:
-    job, line, reason, raw = reject
-    if raw:
-        return reject
-    path, start, end = run.jobs[job]
-    for n, text in enumerate(_job_lines(path, start, end), start=1):
-        if n == line:
-            return job, line, reason, text
-    return reject
+def _with_raw(run: RayRun, rejects: list[tuple[int, int, str, bytes]]) -> list[tuple[int, int, str, bytes]]:
+    """Rejects with their raw line (duplicate ids come without it): each range read at most once."""
+    wanted: dict[int, set[int]] = {}
+    for job, line, _, raw in rejects:
+        if not raw:
+            wanted.setdefault(job, set()).add(line)
+    found: dict[tuple[int, int], bytes] = {}
+    for job, lines in wanted.items():
+        last = max(lines)
+        for n, text in enumerate(_job_lines(*run.jobs[job]), start=1):
+            if n in lines:
+                found[job, n] = text
+            if n == last:
+                break
+    return [(j, n, reason, raw or found.get((j, n), b"")) for j, n, reason, raw in rejects]
 
 
 # -- writing -----------------------------------------------------------------------------------------
