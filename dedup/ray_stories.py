@@ -323,11 +323,16 @@ def stories_on_ray(run, sig, config: StoryConfig, parts: int) -> None:
     keys, story = _stitch(cols, t0, span)
     _lap("cluster")
 
-    # every article's id, outlet and date (duplicates too), in input order
-    everything = {"key": [], "id": [], "outlet": [], "date": [], "title": [], "story": []}
+    # every article's id, outlet and date (duplicates too), in input order; texts of canonical ones
+    everything = {"key": [], "id": [], "outlet": [], "date": []}
     for batch in sig.select_columns(list(everything)).iter_batches(batch_format="pyarrow", batch_size=None):
         for name in everything:
             everything[name].extend(batch[name].to_pylist())
+    canon_text = {"key": [], "title": [], "story": []}
+    for batch in canon.select_columns(list(canon_text)).iter_batches(batch_format="pyarrow", batch_size=None):
+        for name in canon_text:
+            canon_text[name].extend(batch[name].to_pylist())
+    text_order = np.argsort(np.asarray(canon_text["key"], dtype=np.int64), kind="stable")  # aligned with keys
     all_keys = np.asarray(everything["key"], dtype=np.int64)
     order = np.argsort(all_keys, kind="stable")
     ids = [orjson.loads(everything["id"][i]) for i in order]
@@ -370,9 +375,10 @@ def stories_on_ray(run, sig, config: StoryConfig, parts: int) -> None:
     for p, s in zip(pos.tolist(), story.tolist(), strict=True):
         if close[p] > best[s]:
             best[s], medoid[s] = close[p], p
-    titles = [everything["title"][i] for i in order]
-    texts = [everything["story"][i] for i in order]
-    headlines = [titles[m] if m >= 0 else "" for m in medoid.tolist()]
-    words = story_keywords([texts[p] for p in pos.tolist()], story, n_stories, config.keywords)
+    titles = [canon_text["title"][i] for i in text_order]  # one per canonical article, as keys
+    texts = [canon_text["story"][i] for i in text_order]
+    at_canon = {p: k for k, p in enumerate(pos.tolist())}
+    headlines = [titles[at_canon[m]] if m >= 0 else "" for m in medoid.tolist()]
+    words = story_keywords(texts, story, n_stories, config.keywords)
     run.stories = story_records(story_ids, members, headlines, words)
     _lap("describe")
