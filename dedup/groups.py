@@ -138,37 +138,94 @@ def _digests(
     ``child``/``parent`` are the chosen attachments, ``strong_label`` the Jaccard groups, and
     ``left``/``right`` every verified link (Jaccard or containment) among all articles.
     """
+    # distinct (container, Jaccard group of an attached article) pairs, sorted by container
     child_comp = strong_label[child]
-    pc = np.unique(np.stack([parent, child_comp]), axis=1)
-    parents, counts = np.unique(pc[0], return_counts=True)
-    suspects = parents[counts >= 2]  # receives articles from two or more Jaccard groups
-    if len(suspects) == 0:
+    order = np.lexsort((child_comp, parent))
+    pa, pc = parent[order], child_comp[order]
+    first = np.ones(len(pa), dtype=np.bool_)
+    first[1:] = (pa[1:] != pa[:-1]) | (pc[1:] != pc[:-1])
+    pa, pc = pa[first], pc[first]
+    parents, starts, counts = np.unique(pa, return_index=True, return_counts=True)
+    suspect = counts >= 2  # receives articles from two or more Jaccard groups
+    if not suspect.any():
         return np.empty(0, dtype=np.int64)
-    # members of every Jaccard group attached to a suspect, as CSR by group
-    comps_of_suspect = [pc[1][pc[0] == p] for p in suspects]
-    involved = np.unique(np.concatenate(comps_of_suspect))
+    suspects = parents[suspect]
+    take = np.concatenate(
+        [np.arange(s, s + c) for s, c in zip(starts[suspect], counts[suspect], strict=True)]
+    )
+    suspect_comps = pc[take]
+    suspect_off = np.concatenate([[0], np.cumsum(counts[suspect])])
+    # every member of an involved Jaccard group gets a position; groups are contiguous ranges
+    involved = np.unique(suspect_comps)
     docs = np.flatnonzero(np.isin(strong_label, involved))
     docs = docs[np.argsort(strong_label[docs], kind="stable")]
-    starts = np.searchsorted(strong_label[docs], involved)
-    ends = np.searchsorted(strong_label[docs], involved, side="right")
-    edge_mask = np.isin(left, docs) & np.isin(right, docs)
-    sub_left, sub_right = left[edge_mask], right[edge_mask]
-    digests = []
-    for p, comps in zip(suspects, comps_of_suspect, strict=True):
-        k = np.searchsorted(involved, comps)
-        members = np.concatenate([docs[s:e] for s, e in zip(starts[k], ends[k], strict=True)])
-        members = members[members != p]
-        local = np.isin(sub_left, members) & np.isin(sub_right, members)
-        # components among the attached articles, linked by any verified overlap not through p
-        uniq, inverse = np.unique(
-            np.concatenate([members, sub_left[local], sub_right[local]]), return_inverse=True
-        )
-        m = len(members)
-        e = int(local.sum())
-        labels = union_find(len(uniq), inverse[m : m + e], inverse[m + e :])
-        if len(np.unique(labels[inverse[:m]])) >= 2:
-            digests.append(p)
-    return np.asarray(digests, dtype=np.int64)
+    comp_start = np.searchsorted(strong_label[docs], involved)
+    comp_end = np.searchsorted(strong_label[docs], involved, side="right")
+    position = np.full(len(strong_label), -1, dtype=np.int64)
+    position[docs] = np.arange(len(docs))
+    # adjacency among positions (both directions) as CSR
+    pl, pr = position[left], position[right]
+    both = (pl >= 0) & (pr >= 0)
+    src = np.concatenate([pl[both], pr[both]])
+    dst = np.concatenate([pr[both], pl[both]])
+    by_src = np.argsort(src, kind="stable")
+    adj = dst[by_src]
+    adj_off = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=len(docs)), out=adj_off[1:])
+    falls_apart = _falls_apart(
+        position[suspects],
+        suspect_off,
+        np.searchsorted(involved, suspect_comps),
+        comp_start,
+        comp_end,
+        adj_off,
+        adj,
+    )
+    return suspects[falls_apart]
+
+
+@njit(cache=True)
+def _falls_apart(suspect_pos, suspect_off, suspect_comps, comp_start, comp_end, adj_off, adj):
+    """For each suspect container: do the members of its attached Jaccard groups (itself excluded)
+    form two or more components, linked by any verified overlap among them?"""
+    n = len(adj_off) - 1
+    member = np.full(n, -1, dtype=np.int64)  # stamped with the suspect being examined
+    seen = np.full(n, -1, dtype=np.int64)
+    stack = np.empty(n, dtype=np.int64)
+    out = np.zeros(len(suspect_pos), dtype=np.bool_)
+    for s in range(len(suspect_pos)):
+        p = suspect_pos[s]
+        for k in range(suspect_off[s], suspect_off[s + 1]):
+            c = suspect_comps[k]
+            for d in range(comp_start[c], comp_end[c]):
+                if d != p:
+                    member[d] = s
+        components = 0
+        for k in range(suspect_off[s], suspect_off[s + 1]):
+            c = suspect_comps[k]
+            for d in range(comp_start[c], comp_end[c]):
+                if d == p or seen[d] == s:
+                    continue
+                components += 1
+                if components >= 2:
+                    break
+                seen[d] = s
+                top = 0
+                stack[top] = d
+                top += 1
+                while top > 0:
+                    top -= 1
+                    x = stack[top]
+                    for e in range(adj_off[x], adj_off[x + 1]):
+                        y = adj[e]
+                        if member[y] == s and seen[y] != s:
+                            seen[y] = s
+                            stack[top] = y
+                            top += 1
+            if components >= 2:
+                break
+        out[s] = components >= 2
+    return out
 
 
 def link_articles(

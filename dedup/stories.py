@@ -175,7 +175,7 @@ def _root(parent, x):
     return r
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
 def _similarity(sums, size, a, b):
     dot = 0.0
     for j in range(sums.shape[1]):

@@ -222,3 +222,43 @@ def test_smallest_id_breaks_full_ties():
 def test_unknown_rule():
     with pytest.raises(ValueError, match="earliest"):
         canonical([0], [1], [1], [1], "newest")
+
+
+def _digests_reference(child, parent, strong_label, left, right):
+    """Per container, straight from the definition: members of its attached Jaccard groups, itself
+    excluded; do they form two or more components over the links among them?"""
+    out = []
+    for p in sorted(set(parent.tolist())):
+        comps = {int(strong_label[c]) for c, q in zip(child, parent, strict=True) if q == p}
+        if len(comps) < 2:
+            continue
+        members = [d for d in range(len(strong_label)) if int(strong_label[d]) in comps and d != p]
+        index = {d: k for k, d in enumerate(members)}
+        keep = [(index[a], index[b]) for a, b in zip(left, right, strict=True) if a in index and b in index]
+        ls = np.array([a for a, _ in keep], dtype=np.int64)
+        rs = np.array([b for _, b in keep], dtype=np.int64)
+        if len(np.unique(union_find(len(members), ls, rs))) >= 2:
+            out.append(p)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(2, 30), st.data())
+def test_digests_match_the_definition(n, data):
+    from dedup.groups import _digests
+
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    m = data.draw(st.integers(0, 3 * n))
+    left = rng.integers(0, n, m)
+    right = rng.integers(0, n, m)
+    ok = left != right
+    left, right = left[ok], right[ok]
+    strong = rng.random(len(left)) < 0.4
+    strong_label = union_find(n, left[strong], right[strong])
+    k = data.draw(st.integers(0, 2 * n))
+    child = rng.integers(0, n, k)
+    parent = rng.integers(0, n, k)
+    ok = child != parent
+    child, parent = child[ok], parent[ok]
+    got = _digests(child, parent, strong_label, left, right)
+    assert got.tolist() == _digests_reference(child, parent, strong_label, left, right)
