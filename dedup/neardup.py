@@ -25,7 +25,7 @@ from dedup.lsh import band_keys, candidate_pairs, lsh_params
 from dedup.minhash import signatures
 from dedup.normalize import article_text
 from dedup.records import Article, ArticleId, FieldMap, RecordError, article_from_record
-from dedup.shingle import ShingleBatch, TokenBatch, shingle_sets, tokenize
+from dedup.shingle import TokenBatch, shingle_sets, tokenize
 from dedup.spill import Spill, Spilled
 
 __all__ = [
@@ -232,44 +232,46 @@ class DupFinder:
         secs["boilerplate"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        sets = self._shingle_all(keep)
-        secs["shingle"] = time.perf_counter() - t
-        self._report("shingle", n)
-
-        t = time.perf_counter()
-        active = np.flatnonzero(sets.n_tokens >= cfg.min_tokens)
-        stats.too_short = n - len(active)
-        reps, exact_left, exact_right = _exact_copies(active, sets.content_hash, id_hash)
-        stats.exact_copies = len(exact_left)
-        # only the band keys of a signature are needed from here on: keep those, not the signature
         bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
-        keys = band_keys(signatures(sets.shingles, sets.offsets, cfg.num_perm, cfg.seed), bands, rows)
         lead_bands, lead_rows = lsh_params(cfg.lead_threshold, cfg.lead_perm)
-        lead_keys = band_keys(
-            signatures(sets.lead, sets.lead_offsets, cfg.lead_perm, cfg.seed), lead_bands, lead_rows
-        )
-        secs["minhash"] = time.perf_counter() - t
-        self._report("minhash", n)
+        try:
+            sketched = self._shingle_all(keep, (bands, rows), (lead_bands, lead_rows))
+            secs["shingle"] = time.perf_counter() - t - sketched.minhash_seconds
+            secs["minhash"] = sketched.minhash_seconds
+            self._report("minhash", n)
 
-        t = time.perf_counter()
-        stats.lsh_bands, stats.lsh_rows = bands, rows
-        left, right = candidate_pairs(keys, reps, id_hash, cfg.max_bucket)
-        del keys
-        has_lead = reps[np.diff(sets.lead_offsets)[reps] > 0]
-        lead_left, lead_right = candidate_pairs(lead_keys, has_lead, id_hash, cfg.max_bucket)
-        del lead_keys
-        left, right = _merge_pairs(left, right, lead_left, lead_right)
-        stats.candidate_pairs = len(left)
-        secs["lsh"] = time.perf_counter() - t
-        self._report("lsh", n)
+            t = time.perf_counter()
+            active = np.flatnonzero(sketched.n_tokens >= cfg.min_tokens)
+            stats.too_short = n - len(active)
+            reps, exact_left, exact_right = _exact_copies(active, sketched.content_hash, id_hash)
+            stats.exact_copies = len(exact_left)
+            stats.lsh_bands, stats.lsh_rows = bands, rows
+            left, right = candidate_pairs(sketched.keys, reps, id_hash, cfg.max_bucket)
+            sketched.keys = None
+            has_lead = reps[sketched.lead_sizes[reps] > 0]
+            lead_left, lead_right = candidate_pairs(sketched.lead_keys, has_lead, id_hash, cfg.max_bucket)
+            sketched.lead_keys = None
+            left, right = _merge_pairs(left, right, lead_left, lead_right)
+            stats.candidate_pairs = len(left)
+            secs["lsh"] = time.perf_counter() - t
+            self._report("lsh", n)
 
-        t = time.perf_counter()
-        scores = verify_pairs(sets.shingles, sets.offsets, left, right)
-        scores = _with_exact(scores, exact_left, exact_right, sets.sizes)
+            # the shingle sets are joined only now: LSH never holds them (with a spill file)
+            t = time.perf_counter()
+            shingles, offsets = _concat_csr(sketched.shingles, sketched.offsets, self._spill)
+        finally:
+            if self._spill is not None:
+                self._spill.close()
+                self._spill = None
+        scores = verify_pairs(shingles, offsets, left, right)
+        del shingles, left, right
+        sizes = np.diff(offsets)
+        del offsets
+        scores = _with_exact(scores, exact_left, exact_right, sizes)
         labels = link_articles(
             n,
             scores,
-            sets.sizes,
+            sizes,
             id_hash,
             jaccard_threshold=cfg.threshold,
             containment_threshold=cfg.containment,
@@ -282,14 +284,14 @@ class DupFinder:
         counts = np.bincount(labels, minlength=n)
         in_groups = np.flatnonzero(counts[labels] > 1)
         # "longest" means the most words after cleaning: boilerplate does not make a copy longer
-        lengths = sets.n_tokens.astype(np.int64)
+        lengths = sketched.n_tokens.astype(np.int64)
         canonical = choose_canonical(labels, dates, lengths, _id_rank(self._ids, in_groups), cfg.canonical)
         secs["group"] = time.perf_counter() - t
         stats.groups = int(np.count_nonzero(canonical == np.arange(n)))
         stats.duplicates = n - stats.groups
         secs["total"] = time.perf_counter() - self._started
         stats.seconds = {k: round(v, 4) for k, v in secs.items()}
-        return DupResult(self._ids, canonical, stats, scores, set_sizes=sets.sizes, id_hash=id_hash)
+        return DupResult(self._ids, canonical, stats, scores, set_sizes=sizes, id_hash=id_hash)
 
     def _report(self, phase: str, done: int) -> None:
         if self._progress:
@@ -353,33 +355,65 @@ class DupFinder:
         keep = ~boiler
         return np.split(keep, np.cumsum([len(b.line_offsets) - 1 for b in self._batches])[:-1])
 
-    def _shingle_all(self, keep: list[np.ndarray]) -> ShingleBatch:
-        """Shingle sets of every batch, joined into one CSR; token batches are freed as we go, and
-        with a spill file the batches' sets wait there, so the join holds them only once."""
+    def _shingle_all(
+        self, keep: list[np.ndarray], main_lsh: tuple[int, int], lead_lsh: tuple[int, int]
+    ) -> _Sketched:
+        """Shingle sets of every batch and the LSH band keys of their signatures.
+
+        Signatures live one batch at a time (only their band keys are kept), token batches are
+        freed as they are shingled, and with a spill file each batch's sets wait there until
+        verification joins them, so the LSH step never holds them.
+        """
         cfg = self.config
-        parts: list[ShingleBatch] = []
-        spilled: list[tuple[Spilled, Spilled] | None] = []
-        try:
-            while self._batches:
-                batch = self._batches.pop(0)
-                handle = self._token_spills.pop(0)
-                if handle is not None:
-                    batch.tokens = self._spill.get(handle)
-                part = shingle_sets(
-                    batch, keep.pop(0), shingle_size=cfg.shingle_size, lead_shingles=cfg.lead_shingles
-                )
-                del batch
-                if self._spill is not None:
-                    spilled.append((self._spill.put(part.shingles), self._spill.put(part.lead)))
-                    part.shingles, part.lead = part.shingles[:0], part.lead[:0]
-                else:
-                    spilled.append(None)
-                parts.append(part)
-            return _concat_sets(parts, spilled, self._spill)
-        finally:
-            if self._spill is not None:
-                self._spill.close()
-                self._spill = None
+        n = len(self._ids)
+        out = _Sketched(
+            keys=np.empty((main_lsh[0], n), dtype=np.uint64),
+            lead_keys=np.empty((lead_lsh[0], n), dtype=np.uint64),
+            content_hash=np.empty(n, dtype=np.uint64),
+            n_tokens=np.empty(n, dtype=np.int32),
+            lead_sizes=np.empty(n, dtype=np.int64),
+        )
+        doc = 0
+        while self._batches:
+            batch = self._batches.pop(0)
+            handle = self._token_spills.pop(0)
+            if handle is not None:
+                batch.tokens = self._spill.get(handle)
+            part = shingle_sets(
+                batch, keep.pop(0), shingle_size=cfg.shingle_size, lead_shingles=cfg.lead_shingles
+            )
+            del batch
+            t = time.perf_counter()
+            end = doc + part.n_docs
+            out.keys[:, doc:end] = band_keys(
+                signatures(part.shingles, part.offsets, cfg.num_perm, cfg.seed), *main_lsh
+            )
+            out.lead_keys[:, doc:end] = band_keys(
+                signatures(part.lead, part.lead_offsets, cfg.lead_perm, cfg.seed), *lead_lsh
+            )
+            out.minhash_seconds += time.perf_counter() - t
+            out.content_hash[doc:end] = part.content_hash
+            out.n_tokens[doc:end] = part.n_tokens
+            out.lead_sizes[doc:end] = np.diff(part.lead_offsets)
+            out.shingles.append(self._spill.put(part.shingles) if self._spill is not None else part.shingles)
+            out.offsets.append(part.offsets)
+            doc = end
+            self._report("shingle", doc)
+        return out
+
+
+@dataclass(slots=True)
+class _Sketched:
+    """What LSH needs of every article, and the shingle sets (pieces, some spilled) for verification."""
+
+    keys: np.ndarray | None
+    lead_keys: np.ndarray | None
+    content_hash: np.ndarray
+    n_tokens: np.ndarray
+    lead_sizes: np.ndarray
+    shingles: list = field(default_factory=list)  # per batch: an array, or where it was spilled
+    offsets: list = field(default_factory=list)
+    minhash_seconds: float = 0.0
 
 
 def _concat_csr(
@@ -403,32 +437,6 @@ def _concat_csr(
         pos += n
         doc += len(o) - 1
     return out, out_off
-
-
-def _concat_sets(
-    parts: list[ShingleBatch], spilled: list | None = None, spill: Spill | None = None
-) -> ShingleBatch:
-    if not parts:
-        z = np.zeros(1, dtype=np.int64)
-        e = np.empty(0, dtype=np.uint32)
-        return ShingleBatch(e, z, e, z, np.empty(0, np.uint64), np.empty(0, np.int32))
-    spilled = spilled or [None] * len(parts)
-    if len(parts) == 1 and spilled[0] is None:
-        return parts[0]
-    shingle_pieces = [h[0] if h else p.shingles for p, h in zip(parts, spilled, strict=True)]
-    lead_pieces = [h[1] if h else p.lead for p, h in zip(parts, spilled, strict=True)]
-    for p in parts:
-        p.shingles, p.lead = p.shingles[:0], p.lead[:0]
-    shingles, offsets = _concat_csr(shingle_pieces, [p.offsets for p in parts], spill)
-    lead, lead_offsets = _concat_csr(lead_pieces, [p.lead_offsets for p in parts], spill)
-    return ShingleBatch(
-        shingles,
-        offsets,
-        lead,
-        lead_offsets,
-        np.concatenate([p.content_hash for p in parts]),
-        np.concatenate([p.n_tokens for p in parts]),
-    )
 
 
 def _exact_copies(
