@@ -127,6 +127,7 @@ def run_stage2(cluster_sizes: list[int], baseline_max: int, quick: bool) -> dict
         "embed": measure_embedding(quick),
         "cluster": [],
     }
+    report["seqlen"], _ = _json_run(["seqlen", "300" if quick else "800"])
     for n in cluster_sizes:
         for tool in ("cluster", "baseline"):
             if tool == "baseline" and n > baseline_max:
@@ -166,6 +167,22 @@ def stage2_markdown(report: dict) -> str:
             f"| {e['mode']} | {e['input']} | {e['n']:,} | {e['docs_per_s']:,.0f} | {e['load_s']:.1f} | "
             f"{e['peak_rss_mb']:,.0f} | {e.get('load_average_at_start', '')} |"
         )
+    if (report.get("seqlen") or {}).get("rows"):
+        sl = report["seqlen"]
+        rows += [
+            "",
+            f"### Default model: input length against speed ({sl['n']} BBC headline + lead texts)",
+            "",
+            "kNN@10 overlap with the neighbours at 128 word pieces, and category purity@10 (share of an article's",
+            "10 nearest neighbours in its own BBC category); `static` is the fast mode, for reference.",
+            "",
+            "| max_seq_length | docs/s | kNN@10 overlap with 128 | category purity@10 |",
+            "|---|---:|---:|---:|",
+        ]
+        for r in sl["rows"]:
+            rows.append(
+                f"| {r['max_seq_length']} | {r['docs_per_s']:,.0f} | {r['overlap_128']:.3f} | {r['purity_10']:.3f} |"
+            )
     rows += ["", "### Clustering generated embeddings (384-d, 30 days, 3-day window)", ""]
     rows += [
         "| tool | articles | seconds (whole process) | peak RSS MB | B-cubed F1 | ARI |",
@@ -229,6 +246,7 @@ def main() -> None:
         if args.only_embedding and (RESULTS / f"{name}.json").exists():
             report = json.loads((RESULTS / f"{name}.json").read_text())
             report["embed"] = measure_embedding(args.quick)
+            report["seqlen"], _ = _json_run(["seqlen", "300" if args.quick else "800"])
             report["embed_command"] = " ".join(sys.argv)
             report["markdown"] = stage2_markdown(report)
         else:

@@ -4,6 +4,7 @@
     python benchmarks/stage2.py cluster N                 # dedup's clustering of N generated embeddings
     python benchmarks/stage2.py baseline N                # BERTopic-style baseline on the same embeddings
     python benchmarks/stage2.py quality                   # story quality on the UCI headlines (CV)
+    python benchmarks/stage2.py seqlen [N]                # default model: speed vs word pieces read
 
 Each prints one JSON object on stdout.
 """
@@ -176,6 +177,58 @@ def quality() -> dict:
     return out
 
 
+def seqlen(n: int = 800) -> dict:
+    """What the default model's input length buys: docs/s per ``max_seq_length`` on BBC headline +
+    lead texts, and how much of the neighbourhood each length keeps.
+
+    Two proxies of quality (no story labels exist for full articles): the overlap of each article's
+    10 nearest neighbours with those at 128 word pieces, and category purity@10 (the share of those
+    neighbours in the article's own BBC category). The fast mode's static model is the reference
+    row: a default setting that does no better than it has no reason to exist.
+    """
+    from dedup.config import StoryConfig
+    from dedup.embed import load_embedder
+    from dedup.pipeline import story_text
+    from dedup.records import article_from_record
+
+    path = SHARED / "bbc_articles.jsonl"
+    if not path.exists():
+        return {"rows": [], "note": "needs ../shared/data/bbc_articles.jsonl"}
+    rows = _jsonl(path)
+    rows = [rows[i] for i in np.random.default_rng(0).choice(len(rows), min(n, len(rows)), replace=False)]
+    category = np.array([r["id"].split("-")[1] for r in rows])
+    lead = StoryConfig().lead_words
+    texts = [
+        story_text(article_from_record({"id": i, "title": r["title"], "text": r["text"]}), lead)
+        for i, r in enumerate(rows)
+    ]
+
+    def neighbours(v: np.ndarray) -> np.ndarray:
+        s = v @ v.T
+        np.fill_diagonal(s, -np.inf)
+        return np.argsort(-s, axis=1)[:, :10]
+
+    out, reference = [], None
+    for length in (128, 64, 48, 32, 24, "static"):
+        model = "static" if length == "static" else "minilm"
+        kwargs = {} if length == "static" else {"max_seq_length": length}
+        embedder = load_embedder(model, cache_dir=str(CACHE), **kwargs)
+        embedder.encode(texts[:32])  # warm-up
+        t = time.perf_counter()
+        vectors = embedder.encode(texts)
+        secs = time.perf_counter() - t
+        vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        near = neighbours(vectors)
+        if reference is None:
+            reference = near
+        overlap = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(reference, near, strict=True)]))
+        purity = float(np.mean(category[near] == category[:, None]))
+        out.append(
+            {"max_seq_length": length, "docs_per_s": n / secs, "overlap_128": overlap, "purity_10": purity}
+        )
+    return {"n": len(texts), "rows": out}
+
+
 if __name__ == "__main__":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     what = sys.argv[1]
@@ -185,6 +238,8 @@ if __name__ == "__main__":
         result = cluster(int(sys.argv[2]))
     elif what == "baseline":
         result = baseline(int(sys.argv[2]))
+    elif what == "seqlen":
+        result = seqlen(*(int(a) for a in sys.argv[2:3]))
     else:
         result = quality()
     print(json.dumps(result))
