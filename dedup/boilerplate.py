@@ -21,6 +21,7 @@ And no article is stripped below ``min_tokens``. Everything is array code over l
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 __all__ = [
     "line_recurrence",
@@ -55,9 +56,7 @@ def line_recurrence(line_outlet: np.ndarray, line_hash: np.ndarray, line_headlin
     if len(valid) == 0:
         return counts
     key = _mix(line_hash[valid], line_outlet[valid].astype(np.uint64))
-    _, first = np.unique(_mix(key, line_headline[valid]), return_index=True)
-    keys, per_key = np.unique(key[first], return_counts=True)
-    counts[valid] = per_key[np.searchsorted(keys, key)]
+    counts[valid] = _distinct_per_key(key, line_headline[valid])
     return counts
 
 
@@ -73,10 +72,38 @@ def line_outlets(line_outlet: np.ndarray, line_hash: np.ndarray) -> np.ndarray:
     outlet = line_outlet[body]
     # an article of unknown outlet is an outlet of its own: give each such line a unique code
     code = np.where(outlet >= 0, outlet, -1 - np.arange(len(body))).astype(np.int64)
-    pairs = np.unique(np.stack([line_hash[body].view(np.int64), code]), axis=1)
-    hashes, per_hash = np.unique(pairs[0], return_counts=True)
-    counts[body] = per_hash[np.searchsorted(hashes, line_hash[body].view(np.int64))]
+    counts[body] = _distinct_per_key(line_hash[body], code)
     return counts
+
+
+def _distinct_per_key(key: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """For each position, how many distinct ``value``s occur under its ``key``."""
+    order = np.argsort(key, kind="quicksort")
+    per_sorted = _count_distinct_runs(key[order], value[order])
+    out = np.empty(len(key), dtype=np.int64)
+    out[order] = per_sorted
+    return out
+
+
+@njit(cache=True)
+def _count_distinct_runs(sorted_key, value):
+    """Per run of one key in ``sorted_key``, the number of distinct values in the run (for each row)."""
+    n = len(sorted_key)
+    out = np.empty(n, dtype=np.int64)
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and sorted_key[j] == sorted_key[i]:
+            j += 1
+        distinct = 1
+        if j - i > 1:
+            run = np.sort(value[i:j])
+            for r in range(1, j - i):
+                if run[r] != run[r - 1]:
+                    distinct += 1
+        out[i:j] = distinct
+        i = j
+    return out
 
 
 def boilerplate_mask(

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from dedup.arrays import sorted_unique
+
 _MAX_DIGEST_ROUNDS = 8
 _ALIKE_SIZE_RATIO = 0.8  # sizes within this ratio: a Jaccard match joins outright
 
@@ -156,7 +158,7 @@ def _digests(
     suspect_comps = pc[take]
     suspect_off = np.concatenate([[0], np.cumsum(counts[suspect])])
     # every member of an involved Jaccard group gets a position; groups are contiguous ranges
-    involved = np.unique(suspect_comps)
+    involved = sorted_unique(suspect_comps)
     docs = np.flatnonzero(np.isin(strong_label, involved))
     docs = docs[np.argsort(strong_label[docs], kind="stable")]
     comp_start = np.searchsorted(strong_label[docs], involved)

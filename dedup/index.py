@@ -54,6 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dedup.arrays import sorted_unique
 from dedup.config import NearDupConfig, StoryConfig
 from dedup.groups import PairScores, choose_canonical, intersect_pairs, link_articles, union_find
 from dedup.lsh import band_keys, candidate_pairs, lsh_params
@@ -513,7 +514,7 @@ class Index:
             old_active = self._active(n_old)
             ok = (left >= n_old) | old_active[np.minimum(left, n_old - 1)]
             left, right = left[ok], right[ok]
-        code = np.unique((left.astype(np.uint64) << np.uint64(32)) | right.astype(np.uint64))
+        code = sorted_unique((left.astype(np.uint64) << np.uint64(32)) | right.astype(np.uint64))
         left = (code >> np.uint64(32)).astype(np.int64)
         right = (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
         # -- verify on exact shingle sets (stored ones memory-mapped)
@@ -544,7 +545,7 @@ class Index:
             np.concatenate([np.arange(n_old), new_e["edges"][:, 0]]),
             np.concatenate([self.component, new_e["edges"][:, 1]]),
         )
-        region = np.flatnonzero(np.isin(component, np.unique(component[n_old:])))
+        region = np.flatnonzero(np.isin(component, sorted_unique(component[n_old:])))
         local = np.full(n, -1, dtype=np.int64)
         local[region] = np.arange(len(region))
         inside = (local[edges["edges"][:, 0]] >= 0) & (local[edges["edges"][:, 1]] >= 0)
@@ -770,7 +771,7 @@ class Index:
         has = story >= 0
         by_group = np.full(len(group), -1, dtype=np.int64)
         by_group[group[has]] = story[has]
-        founders = np.unique(group)
+        founders = sorted_unique(group)
         with_story = founders[story[founders] >= 0]
         by_group[with_story] = story[with_story]
         story[:] = by_group[group]

@@ -18,6 +18,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit, prange
 
+from dedup.arrays import sorted_unique
+
 FOLD_PAIRS = 1 << 22  # candidate pairs gathered before they are folded into the distinct set
 
 __all__ = ["lsh_params", "band_keys", "candidate_pairs", "collision_probability"]
@@ -167,8 +169,8 @@ def candidate_pairs(
         pending.append((lo << np.uint64(32)) | hi)
         pending_size += count
         if pending_size > max(4 * len(code), FOLD_PAIRS):
-            code = np.unique(np.concatenate([code, *pending]))
+            code = sorted_unique(np.concatenate([code, *pending]))
             pending, pending_size = [], 0
     if pending:
-        code = np.unique(np.concatenate([code, *pending]))
+        code = sorted_unique(np.concatenate([code, *pending]))
     return (code >> np.uint64(32)).astype(np.int64), (code & np.uint64(0xFFFFFFFF)).astype(np.int64)

@@ -18,6 +18,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from dedup.arrays import sorted_unique
 from dedup.boilerplate import boilerplate_mask, line_outlets, line_recurrence, stripped_lines
 from dedup.config import NearDupConfig
 from dedup.groups import PairScores, choose_canonical, link_articles, verify_pairs
@@ -458,7 +459,7 @@ def _exact_copies(
 def _merge_pairs(l1, r1, l2, r2) -> tuple[np.ndarray, np.ndarray]:
     if len(l2) == 0:
         return l1, r1
-    code = np.unique(
+    code = sorted_unique(
         np.concatenate(
             [
                 (l1.astype(np.uint64) << np.uint64(32)) | r1.astype(np.uint64),

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from dedup.arrays import sorted_unique
 from dedup.config import NearDupConfig, StoryConfig
 from dedup.io import Reject, dump_record, parse_record
 from dedup.neardup import _stable_hash
@@ -904,7 +905,7 @@ def run_ray(
             },
         )
     )
-    strip_keys = np.unique(np.concatenate([np.empty(0, np.uint64), *strip_parts]))
+    strip_keys = sorted_unique(np.concatenate([np.empty(0, np.uint64), *strip_parts]))
     seconds["boilerplate"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -131,3 +131,26 @@ def test_line_outlets_counts_distinct_outlets_and_unknown_ones_each():
     outlet = np.array([0, 0, 1, -1, -1, -2, 2], dtype=np.int64)  # -2: headline line, ignored
     line_hash = np.array([5, 5, 5, 5, 7, 5, 7], dtype=np.uint64)
     assert line_outlets(outlet, line_hash).tolist() == [3, 3, 3, 3, 2, 0, 2]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_line_counts_match_a_plain_count(seed):
+    """Distinct headlines per (line, outlet) and distinct outlets per line, against dict counting."""
+    rng = np.random.default_rng(seed)
+    n = 2000
+    line_hash = rng.integers(0, 40, n).astype(np.uint64)  # few distinct lines: long runs
+    line_outlet = rng.integers(-2, 5, n)
+    headline = rng.integers(0, 30, n).astype(np.uint64)
+    headlines: dict[tuple, set] = {}
+    outlets: dict[int, set] = {}
+    for k in range(n):
+        if line_outlet[k] >= 0:
+            headlines.setdefault((line_hash[k], line_outlet[k]), set()).add(headline[k])
+        if line_outlet[k] >= -1:
+            outlets.setdefault(line_hash[k], set()).add(line_outlet[k] if line_outlet[k] >= 0 else -1 - k)
+    recurrence = line_recurrence(line_outlet, line_hash, headline)
+    per_line = line_outlets(line_outlet, line_hash)
+    for k in range(n):
+        want = len(headlines[(line_hash[k], line_outlet[k])]) if line_outlet[k] >= 0 else 0
+        assert recurrence[k] == want
+        assert per_line[k] == (len(outlets[line_hash[k]]) if line_outlet[k] >= -1 else 0)
