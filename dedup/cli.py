@@ -464,9 +464,10 @@ def near_dups(
         _on_ray(input, output, rejects, config, None, None, fields, on_error, address, workers, quiet)
         return
 
-    from dedup.neardup import DupFinder
+    from dedup.neardup import DupFinder, tokenize_texts
     from dedup.normalize import shingle_text
     from dedup.runner import scan_articles, worker_pool, write_annotated
+    from dedup.shingle import warm_tokenizer
 
     with _accounted(rejects) as tally:
         reject_writer = tally.rejects
@@ -476,6 +477,8 @@ def near_dups(
             worker_pool(workers) or nullcontext() as pool,
         ):
             finder = DupFinder(config, progress)
+            if pool is not None:
+                warm_tokenizer()  # before the workers fork: they tokenise too
             scan = scan_articles(
                 path,
                 finder.add_prepared,
@@ -485,6 +488,8 @@ def near_dups(
                 rejects=reject_writer,
                 display_name=input if input != "-" else "<stdin>",
                 pool=pool,
+                pack=tokenize_texts,
+                accept_pack=finder.add_tokens,
             )
             result = finder.finish()
             progress("writing", len(result), len(result))
@@ -653,8 +658,9 @@ def run_command(
     import numpy as np
 
     from dedup.neardup import DupFinder
-    from dedup.pipeline import StageTexts, find_stories
+    from dedup.pipeline import StageTexts, find_stories, tokenize_stage_texts
     from dedup.runner import scan_articles, worker_pool, write_annotated
+    from dedup.shingle import warm_tokenizer
 
     with _accounted(rejects) as tally:
         reject_writer = tally.rejects
@@ -677,6 +683,8 @@ def run_command(
                 outlets.append(article.outlet)
                 dates.append(np.nan if article.published_at is None else article.published_at)
 
+            if pool is not None:
+                warm_tokenizer()  # before the workers fork: they tokenise too
             scan = scan_articles(
                 path,
                 accept,
@@ -686,6 +694,8 @@ def run_command(
                 rejects=reject_writer,
                 display_name=input if input != "-" else "<stdin>",
                 pool=pool,
+                pack=tokenize_stage_texts,
+                accept_pack=finder.add_tokens,
             )
             dups = finder.finish()
             result = find_stories(

@@ -26,11 +26,12 @@ from dedup.lsh import band_keys, candidate_pairs, lsh_params
 from dedup.minhash import signatures
 from dedup.normalize import article_text
 from dedup.records import Article, ArticleId, FieldMap, RecordError, article_from_record
-from dedup.shingle import TokenBatch, shingle_sets, tokenize
+from dedup.shingle import TokenBatch, shingle_sets, take_docs, tokenize
 from dedup.spill import Spill, Spilled
 
 __all__ = [
     "DupFinder",
+    "tokenize_texts",
     "DupResult",
     "DupAssignment",
     "NearDupStats",
@@ -152,6 +153,7 @@ class DupFinder:
         self._outlet: list[int] = []
         self._dates: list[float] = []
         self._pending: list[str] = []
+        self._awaiting = 0  # articles added without text: their tokens come with add_tokens()
         self._batches: list[TokenBatch] = []
         self._token_spills: list[Spilled | None] = []  # where a batch's tokens were parked
         self._held_bytes = 0
@@ -170,10 +172,16 @@ class DupFinder:
         """Add one article; returns its index. Raises :class:`DuplicateIdError` for a seen id."""
         return self.add_prepared(article, article_text(article.title, article.text))
 
-    def add_prepared(self, article: Article, text: str) -> int:
+    def add_prepared(self, article: Article, text: str | None) -> int:
         """Add an article whose text was already cleaned by :func:`~dedup.normalize.article_text`
-        (e.g. in a worker process); ``article.title``/``article.text`` are not looked at."""
+        (e.g. in a worker process); ``article.title``/``article.text`` are not looked at.
+
+        ``text=None``: the text was tokenised elsewhere too (:func:`tokenize_texts` in a worker);
+        its tokens follow, with those of the articles added alongside it, in :meth:`add_tokens`.
+        """
         self._check_open()
+        if text is not None and self._awaiting:
+            raise RuntimeError("add the tokens of the articles added without text (add_tokens) first")
         if article.id in self._index:
             raise DuplicateIdError(article.id, self._index[article.id])
         i = len(self._ids)
@@ -185,10 +193,29 @@ class DupFinder:
         else:
             self._outlet.append(-1)
         self._dates.append(np.nan if article.published_at is None else article.published_at)
+        if text is None:
+            self._awaiting += 1
+            return i
         self._pending.append(text)
         if len(self._pending) >= self.config.batch_size:
             self._flush()
         return i
+
+    def add_tokens(self, batch: TokenBatch, accepted: np.ndarray | None = None) -> None:
+        """The tokens of the articles added since with ``text=None``, in order.
+
+        ``accepted`` (one bool per article of ``batch``) marks those that were added: the others
+        (e.g. a repeated id, rejected after the worker tokenised it) are dropped from the batch.
+        """
+        self._check_open()
+        if accepted is not None and not np.all(accepted):
+            batch = take_docs(batch, np.flatnonzero(accepted))
+        if batch.n_docs != self._awaiting:
+            raise ValueError(f"{batch.n_docs} tokenised articles for {self._awaiting} added without text")
+        self._flush()
+        self._awaiting = 0
+        if batch.n_docs:
+            self._keep(batch)
 
     def _check_open(self) -> None:
         if self._spent:
@@ -199,24 +226,32 @@ class DupFinder:
             t = time.perf_counter()
             batch = tokenize(self._pending)
             self._pending = []
-            self._held_bytes += batch.tokens.nbytes
-            if self._held_bytes > SPILL_AFTER_BYTES:  # a big corpus: park the tokens on disk
-                if self._spill is None:
-                    self._spill = Spill()
-                self._token_spills.append(self._spill.put(batch.tokens))
-                batch.tokens = batch.tokens[:0]
-            else:
-                self._token_spills.append(None)
-            self._batches.append(batch)
             self._seconds["tokenize"] = self._seconds.get("tokenize", 0.0) + time.perf_counter() - t
-            if self._progress:
-                self._progress("read", len(self._ids), None)
+            self._keep(batch)
+
+    def _keep(self, batch: TokenBatch) -> None:
+        """Hold a tokenised batch until finish(); a big corpus parks its tokens on disk."""
+        self._held_bytes += batch.tokens.nbytes
+        if self._held_bytes > SPILL_AFTER_BYTES:
+            if self._spill is None:
+                self._spill = Spill()
+            self._token_spills.append(self._spill.put(batch.tokens))
+            batch.tokens = batch.tokens[:0]
+        else:
+            self._token_spills.append(None)
+        self._batches.append(batch)
+        if self._progress:
+            self._progress("read", len(self._ids), None)
 
     # -----------------------------------------------------------------------------------------
 
     def finish(self) -> DupResult:
         """Group everything added so far. The finder is spent afterwards."""
         self._check_open()
+        if self._awaiting:
+            raise RuntimeError(
+                f"{self._awaiting} articles were added without text and never got their tokens"
+            )
         self._flush()
         self._spent = True
         cfg = self.config
@@ -481,6 +516,12 @@ def _with_exact(scores: PairScores, left: np.ndarray, right: np.ndarray, sizes: 
         np.concatenate([scores.jaccard, ones]),
         np.concatenate([scores.containment, ones]),
     )
+
+
+def tokenize_texts(texts: list[str | None]) -> tuple[TokenBatch, list[None]]:
+    """Worker-side packing (see :func:`dedup.runner.scan_articles`): a range's cleaned texts become
+    one token batch, and the articles go on without their text (:meth:`DupFinder.add_tokens`)."""
+    return tokenize(texts), [None] * len(texts)
 
 
 def find_near_duplicates(

@@ -93,6 +93,15 @@ class StageTexts:
         return article_text(article.title, article.text), story_text(article, self.lead_words), article.title
 
 
+def tokenize_stage_texts(payloads: list[tuple]) -> tuple[object, list[tuple]]:
+    """Worker-side packing of :class:`StageTexts` payloads: the stage-1 texts become one token
+    batch (:func:`dedup.neardup.tokenize_texts`); the story texts and headlines go on as they are."""
+    from dedup.neardup import tokenize_texts
+
+    batch, _ = tokenize_texts([p[0] for p in payloads])
+    return batch, [(None, story, title) for _, story, title in payloads]
+
+
 @dataclass(frozen=True)
 class ClusterTexts:
     """Worker task for stage 2 alone: the story text, headline, and the record's stage-1 fields."""

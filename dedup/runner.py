@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from dedup.io import Reject, RejectWriter, atomic_output, dump_record, parse_record, read_lines
 from dedup.records import Article, FieldMap, RecordError, article_from_record
 
@@ -30,6 +32,8 @@ __all__ = ["InputError", "Scan", "scan_articles", "write_annotated", "worker_poo
 
 OnError = Literal["fail", "skip"]
 Prepare = Callable[[Article, Mapping], Any]  # (article, its JSON record) -> what accept() receives
+# A worker's whole range at once: (payloads of its valid lines) -> (packed, payloads to send instead)
+Pack = Callable[[list[Any]], tuple[Any, list[Any]]]
 
 _CHUNK_BYTES = 8 << 20  # a worker's unit of work
 _MIN_PARALLEL_BYTES = 4 << 20  # below this, one process is faster than starting workers
@@ -84,8 +88,11 @@ def _prepare_line(raw: bytes, fields: FieldMap, prepare: Prepare) -> tuple[str |
     return None, _slim(article), prepare(article, record)
 
 
-def _prepare_range(path: str, start: int, end: int, fields: FieldMap, prepare: Prepare) -> list[tuple]:
-    """Worker: ``(error, article, payload, raw line or its byte offset)`` for every line of a range.
+def _prepare_range(
+    path: str, start: int, end: int, fields: FieldMap, prepare: Prepare, pack: Pack | None = None
+) -> tuple[list[tuple], Any]:
+    """Worker: ``(error, article, payload, raw line or its byte offset)`` for every line of a range,
+    and what ``pack`` made of the valid lines' payloads (``None`` without ``pack``).
 
     Valid lines send their offset instead of their bytes: the raw line is only needed if this
     process rejects it later (a duplicate id), and then it is read back from the file.
@@ -94,7 +101,14 @@ def _prepare_range(path: str, start: int, end: int, fields: FieldMap, prepare: P
     for pos, raw in range_lines(path, start, end):
         error, article, payload = _prepare_line(raw, fields, prepare)
         out.append((error, article, payload, raw if error else pos))
-    return out
+    if pack is None:
+        return out, None
+    valid = [k for k, entry in enumerate(out) if entry[0] is None]
+    packed, payloads = pack([out[k][2] for k in valid])
+    for k, payload in zip(valid, payloads, strict=True):
+        error, article, _, pos = out[k]
+        out[k] = (error, article, payload, pos)
+    return out, packed
 
 
 def range_lines(path: str | Path, start: int, end: int) -> Iterator[tuple[int, bytes]]:
@@ -170,16 +184,24 @@ def scan_articles(
     display_name: str | None = None,
     pool: Executor | None = None,
     on_line: Callable[[int], None] | None = None,
+    pack: Pack | None = None,
+    accept_pack: Callable[[Any, np.ndarray], None] | None = None,
 ) -> Scan:
     """Pass 1: parse and validate each line, then ``accept(article, prepare(article, record))``.
 
     ``accept`` receives the article without its text (``prepare`` has taken what is needed) and may
     raise :class:`RecordError` (e.g. a duplicate id); that line is then rejected too.
+
+    With worker processes, ``pack`` (if given) runs in the worker over the payloads of a range's
+    valid lines and returns ``(packed, payloads)``: ``accept`` then receives the new payloads, and
+    after the range ``accept_pack(packed, accepted)`` is called with which of those lines
+    ``accept`` took. This moves compiled per-batch work (tokenising) out of this process. Without
+    workers ``pack`` is not used and ``accept`` gets the payloads of ``prepare``.
     """
     name = display_name or str(path)
     scan = Scan(path)
 
-    def consume(error: str | None, article: Article | None, payload: Any, raw: bytes | int) -> None:
+    def consume(error: str | None, article: Article | None, payload: Any, raw: bytes | int) -> bool:
         number = scan.lines = scan.lines + 1
         if error is None:
             try:
@@ -202,6 +224,7 @@ def scan_articles(
             rejects.write(Reject(number, error, raw if isinstance(raw, bytes) else _line_at(path, raw)))
         if on_line is not None and number % 8192 == 0:
             on_line(number)
+        return error is None
 
     parallel = pool is not None and path.suffix != ".gz" and path.stat().st_size >= _MIN_PARALLEL_BYTES
     if not parallel:
@@ -217,12 +240,21 @@ def scan_articles(
             consume(None, _slim(article), prepare(article, line.record), line.raw)
         return scan
     ranges = _byte_ranges(path, _CHUNK_BYTES)
-    jobs = [(str(path), start, end, fields, prepare) for start, end in ranges]
+    if pack is not None and accept_pack is None:
+        raise ValueError("pack needs accept_pack")
+    jobs = [(str(path), start, end, fields, prepare, pack) for start, end in ranges]
     ahead = 2 * getattr(pool, "_max_workers", 2)
-    for (start, end), entries in zip(ranges, _ordered(pool, _prepare_range, jobs, ahead), strict=True):
+    for (start, end), (entries, packed) in zip(
+        ranges, _ordered(pool, _prepare_range, jobs, ahead), strict=True
+    ):
         scan.chunks.append((start, end, scan.lines))
+        accepted = []
         for error, article, payload, raw in entries:
-            consume(error, article, payload, raw)
+            took = consume(error, article, payload, raw)
+            if error is None:  # a line the worker prepared (and packed): did accept() take it?
+                accepted.append(took)
+        if pack is not None:
+            accept_pack(packed, np.array(accepted, dtype=np.bool_))
     return scan
 
 

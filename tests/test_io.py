@@ -13,7 +13,7 @@ import pytest
 from conftest import read_jsonl, write_jsonl
 
 from dedup.io import RejectWriter, atomic_output, dump_record, parse_record, read_lines, spool_stdin
-from dedup.neardup import DupFinder
+from dedup.neardup import DupFinder, tokenize_texts
 from dedup.normalize import shingle_text
 from dedup.records import FieldMap
 from dedup.runner import InputError, scan_articles, worker_pool, write_annotated
@@ -137,7 +137,14 @@ def test_atomic_output_stdout(monkeypatch):
 def scan(path, finder, **kw):
     """Pass 1 of near-dups over a file, as the CLI runs it."""
     kw.setdefault("fields", FieldMap())
-    return scan_articles(path, finder.add_prepared, prepare=shingle_text, **kw)
+    return scan_articles(
+        path,
+        finder.add_prepared,
+        prepare=shingle_text,
+        pack=tokenize_texts,
+        accept_pack=finder.add_tokens,
+        **kw,
+    )
 
 
 def test_reject_writer(tmp_path):
@@ -275,6 +282,7 @@ def test_worker_processes_give_the_same_lines_rejects_and_output(tmp_path, monke
             (
                 list(scanned.article_lines),
                 finder._ids,
+                finder.finish().canonical.tolist(),  # workers tokenised (repeated ids dropped after)
                 (tmp_path / f"rejects{workers}.jsonl").read_bytes(),
                 (tmp_path / f"out{workers}.jsonl").read_bytes(),
             )

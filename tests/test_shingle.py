@@ -346,3 +346,18 @@ NON_CJK_LETTERS = [c for c in LETTERS if not _is_cjk(c)]
 def test_token_hash_matches_kernel_for_single_tokens(token):
     folded = "".join(c.lower() if c.isascii() else c for c in token)
     assert tokens_of(token) == [token_hash(folded)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab .\n", max_size=40), min_size=1, max_size=8),
+    st.data(),
+)
+def test_take_docs_equals_tokenising_those_articles_alone(texts, data):
+    from dedup.shingle import take_docs
+
+    keep = sorted(data.draw(st.sets(st.integers(0, len(texts) - 1))))
+    got = take_docs(tokenize(texts), np.array(keep, dtype=np.int64))
+    want = tokenize([texts[k] for k in keep])
+    for name in ("tokens", "line_offsets", "line_hashes", "line_sentence", "doc_line_offsets"):
+        assert getattr(got, name).tolist() == getattr(want, name).tolist(), name
