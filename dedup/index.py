@@ -127,11 +127,27 @@ def _read_column(path: Path, dtype, width: int, rows: int) -> np.ndarray:
     return data.reshape(rows, width) if width > 1 else data
 
 
-def _append(path: Path, values: np.ndarray) -> None:
+def _append(path: Path, values: np.ndarray) -> Path:
     with open(path, "ab") as f:
         f.write(np.ascontiguousarray(values).tobytes())
-        f.flush()
-        os.fsync(f.fileno())
+    return path
+
+
+def _fsync_all(paths: Iterable[Path], directory: Path) -> None:
+    """Flush files (and the directory's entries) to disk, all at once: fsync waits on the device,
+    and concurrent flushes let it write them together instead of one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def flush(path: Path) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    targets = [*dict.fromkeys(paths), directory]
+    with ThreadPoolExecutor(max_workers=min(8, len(targets))) as pool:
+        list(pool.map(flush, targets))
 
 
 def _lookup(run_keys: np.ndarray, run_docs: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -291,6 +307,29 @@ class Index:
         self.e = {
             name: _read_column(self.path / f"{name}.col", dt, w, e) for name, (dt, w) in _EDGE_COLUMNS.items()
         }
+        self._map_files()
+        if st["generation"]:
+            with np.load(self.path / f"state-{st['generation']}.npz") as z:
+                self.group, self.story = z["group"], z["story"]
+                self.canonical, self.component = z["canonical"], z["component"]
+        else:
+            self.group = self.story = self.component = np.zeros(0, np.int64)
+            self.canonical = np.zeros(0, np.bool_)
+        self.runs = []
+        for name in st["runs"]:
+            with np.load(self.path / f"{name}.npz") as z:
+                self.runs.append({k: z[k] for k in z.files})
+        names = self.path / "names.pkl"
+        self._names = None
+        if st.get("names") and names.exists():
+            with open(names, "rb") as f:
+                self._names = pickle.load(f)  # noqa: S301 - written by this class
+        self._reset_pending()
+
+    def _map_files(self) -> None:
+        """Map the shingle sets and story vectors (cut to the committed length); drop stale files."""
+        st = self.state
+        n = st["articles"]
         self.shingles_path = self.path / "shingles.col"
         _read_column(self.shingles_path, np.uint32, 1, 0) if st["shingles"] == 0 else None
         size = st["shingles"] * 4
@@ -318,22 +357,8 @@ class Index:
         for p in self.path.glob("*.npz"):
             if p.name not in keep:
                 p.unlink()
-        if st["generation"]:
-            with np.load(self.path / f"state-{st['generation']}.npz") as z:
-                self.group, self.story = z["group"], z["story"]
-                self.canonical, self.component = z["canonical"], z["component"]
-        else:
-            self.group = self.story = self.component = np.zeros(0, np.int64)
-            self.canonical = np.zeros(0, np.bool_)
-        self.runs = []
-        for name in st["runs"]:
-            with np.load(self.path / f"{name}.npz") as z:
-                self.runs.append({k: z[k] for k in z.files})
-        names = self.path / "names.pkl"
-        self._names = None
-        if st.get("names") and names.exists():
-            with open(names, "rb") as f:
-                self._names = pickle.load(f)  # noqa: S301 - written by this class
+
+    def _reset_pending(self) -> None:
         self._pending: list[Article] = []
         self._pending_ids: dict[ArticleId, int] = {}
         self._pending_sets: list[tuple[np.ndarray, np.ndarray]] = []
@@ -786,16 +811,20 @@ class Index:
         n_old, n = st["articles"], len(self)
         e_old = st["edges"]
         gen = st["generation"] + 1
-        for name, (dt, _) in _ARTICLE_COLUMNS.items():
+        written = [
             _append(self.path / f"{name}.col", self.a[name][n_old:].astype(dt))
-        for name, (dt, _) in _EDGE_COLUMNS.items():
+            for name, (dt, _) in _ARTICLE_COLUMNS.items()
+        ]
+        written += [
             _append(self.path / f"{name}.col", self.e[name][e_old:].astype(dt))
+            for name, (dt, _) in _EDGE_COLUMNS.items()
+        ]
         new_sets = (
             np.concatenate([s for s, _ in self._pending_sets])
             if self._pending_sets
             else np.zeros(0, np.uint32)
         )
-        _append(self.shingles_path, new_sets)
+        written.append(_append(self.shingles_path, new_sets))
         if self._pending_vectors:
             dim = self._pending_vectors[0][1].shape[1]
             if st.get("vector_dim") not in (None, 0, dim):
@@ -804,13 +833,15 @@ class Index:
                 )
             rows = np.zeros((n - n_old, dim), dtype=np.float16)
             if not st.get("vector_dim") and n_old:
-                _append(self.path / "vectors.col", np.zeros((n_old, dim), np.float16))
+                written.append(_append(self.path / "vectors.col", np.zeros((n_old, dim), np.float16)))
             for idx, vec in self._pending_vectors:
                 rows[idx - n_old] = vec.astype(np.float16)
-            _append(self.path / "vectors.col", rows)
+            written.append(_append(self.path / "vectors.col", rows))
             st["vector_dim"] = dim
         elif st.get("vector_dim"):
-            _append(self.path / "vectors.col", np.zeros((n - n_old, st["vector_dim"]), np.float16))
+            written.append(
+                _append(self.path / "vectors.col", np.zeros((n - n_old, st["vector_dim"]), np.float16))
+            )
         if self._pending_names is not None and "names" not in st:
             if self._pending_names:
                 with open(self.path / "names.pkl.tmp", "wb") as f:
@@ -821,8 +852,9 @@ class Index:
             st["names"] = bool(self._pending_names)
         if self._pending_baseline is not None and "baseline" not in st:
             st["baseline"] = self._pending_baseline
+        written.append(self.path / f"state-{gen}.npz")
         np.savez(
-            self.path / f"state-{gen}.npz",
+            written[-1],
             group=self.group,
             story=self.story,
             canonical=self.canonical,
@@ -848,7 +880,9 @@ class Index:
         for i, run in enumerate(new_runs):
             name = f"run-{gen}-{i}"
             np.savez(self.path / f"{name}.npz", **run)
+            written.append(self.path / f"{name}.npz")
             run_names.append(name)
+        _fsync_all(written, self.path)  # everything the state names is on disk before it is committed
         st.update(
             generation=gen,
             articles=n,
@@ -867,7 +901,12 @@ class Index:
             )
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'state'", (json.dumps(st),))
         self.state = st
-        self._load_committed()
+        # memory already holds what was just written: map the grown files, keep the rest
+        self.runs = runs
+        if self._pending_names is not None and self._names is None:
+            self._names = self._pending_names or None
+        self._map_files()
+        self._reset_pending()
 
 
 def _stored_config(path: Path) -> dict | None:
