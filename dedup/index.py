@@ -310,8 +310,8 @@ class Index:
         self._map_files()
         if st["generation"]:
             with np.load(self.path / f"state-{st['generation']}.npz") as z:
-                self.group, self.story = z["group"], z["story"]
-                self.canonical, self.component = z["canonical"], z["component"]
+                self.group, self.story = z["group"].astype(np.int64), z["story"].astype(np.int64)
+                self.canonical, self.component = z["canonical"], z["component"].astype(np.int64)
         else:
             self.group = self.story = self.component = np.zeros(0, np.int64)
             self.canonical = np.zeros(0, np.bool_)
@@ -853,12 +853,14 @@ class Index:
         if self._pending_baseline is not None and "baseline" not in st:
             st["baseline"] = self._pending_baseline
         written.append(self.path / f"state-{gen}.npz")
+        # article indices fit 32 bits (ids past 2**31 articles would not): half the bytes to flush
+        small = np.int32 if n < 2**31 else np.int64
         np.savez(
             written[-1],
-            group=self.group,
-            story=self.story,
+            group=self.group.astype(small),
+            story=self.story.astype(small),
             canonical=self.canonical,
-            component=self.component,
+            component=self.component.astype(small),
         )
         runs = self.runs + self._pending_runs
         run_names = list(st["runs"])
