@@ -87,6 +87,7 @@ def merge_stage1(old: dict, new: dict) -> dict:
     order = {(r["tool"], r["size"]): k for k, r in enumerate(old["results"])}
     results = sorted(kept + new["results"], key=lambda r: (r["size"], order.get((r["tool"], r["size"]), 99)))
     commands = [*old.get("commands", [old.get("command", "")]), new["command"] + "  (rows it measured)"]
+    commands = list(dict.fromkeys(commands))  # the same command run again is listed once
     return {**old, "results": results, "commands": commands, "command": old.get("command", "")}
 
 
