@@ -5,8 +5,9 @@ record (all its fields, in input order) with the stage's fields added. Every lin
 output or in the rejects, and the two counts are checked against the number of lines.
 
 Parsing, validating and cleaning articles is Python work, so for a plain file both passes split it
-into byte ranges handled by worker processes, while this process consumes their results in order
-(tokenising, indexing); line numbers, rejects and output order are exactly those of one process.
+into byte ranges handled by worker processes (which may also pack a range's results, e.g. tokenise
+them), while this process consumes their results in order; line numbers, rejects and output order
+are exactly those of one process.
 """
 
 from __future__ import annotations
