@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sorted_unique"]
+__all__ = ["sorted_unique", "concat_ranges"]
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -21,3 +21,12 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(out[1:], out[:-1], out=keep[1:])
     return out[keep]
+
+
+def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``starts[k], starts[k] + 1, ..., starts[k] + counts[k] - 1`` for every k, back to back."""
+    counts = np.asarray(counts, dtype=np.int64)
+    before = np.cumsum(counts) - counts  # items ahead of each range
+    return np.repeat(np.asarray(starts, dtype=np.int64) - before, counts) + np.arange(
+        int(counts.sum()), dtype=np.int64
+    )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from dedup.arrays import sorted_unique
+from dedup.arrays import concat_ranges, sorted_unique
 
 _MAX_DIGEST_ROUNDS = 8
 _ALIKE_SIZE_RATIO = 0.8  # sizes within this ratio: a Jaccard match joins outright
@@ -152,10 +152,7 @@ def _digests(
     if not suspect.any():
         return np.empty(0, dtype=np.int64)
     suspects = parents[suspect]
-    take = np.concatenate(
-        [np.arange(s, s + c) for s, c in zip(starts[suspect], counts[suspect], strict=True)]
-    )
-    suspect_comps = pc[take]
+    suspect_comps = pc[concat_ranges(starts[suspect], counts[suspect])]
     suspect_off = np.concatenate([[0], np.cumsum(counts[suspect])])
     # every member of an involved Jaccard group gets a position; groups are contiguous ranges
     involved = sorted_unique(suspect_comps)

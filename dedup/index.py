@@ -54,7 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dedup.arrays import sorted_unique
+from dedup.arrays import concat_ranges, sorted_unique
 from dedup.config import NearDupConfig, StoryConfig
 from dedup.groups import PairScores, choose_canonical, intersect_pairs, link_articles, union_find
 from dedup.lsh import band_keys, candidate_pairs, lsh_params
@@ -159,8 +159,7 @@ def _lookup(run_keys: np.ndarray, run_docs: np.ndarray, keys: np.ndarray) -> tup
         e = np.empty(0, dtype=np.int64)
         return e, e
     query = np.repeat(np.arange(len(keys)), counts)
-    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    return query, run_docs[np.repeat(lo, counts) + offsets]
+    return query, run_docs[concat_ranges(lo, counts)]
 
 
 def _sorted_run(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

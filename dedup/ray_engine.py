@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from dedup.arrays import sorted_unique
+from dedup.arrays import concat_ranges, sorted_unique
 from dedup.config import NearDupConfig, StoryConfig
 from dedup.io import Reject, dump_record, parse_record
 from dedup.neardup import _stable_hash
@@ -590,8 +590,7 @@ def _gather_csr(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tu
     counts = offsets[rows + 1] - starts
     out_off = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(counts, out=out_off[1:])
-    index = np.repeat(starts - out_off[:-1], counts) + np.arange(out_off[-1])
-    return values[index], out_off
+    return values[concat_ranges(starts, counts)], out_off
 
 
 def _serve(table, first_keys: np.ndarray, parts: int, *pair_parts):

@@ -26,6 +26,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit, prange
 
+from dedup.arrays import concat_ranges
+
 __all__ = [
     "TokenBatch",
     "ShingleBatch",
@@ -418,9 +420,9 @@ def take_docs(batch: TokenBatch, docs: np.ndarray) -> TokenBatch:
     """The articles ``docs`` (sorted indices) of a batch, as a batch of their own."""
     docs = np.asarray(docs, dtype=np.int64)
     line_counts = np.diff(batch.doc_line_offsets)[docs]
-    lines = _ranges(batch.doc_line_offsets[docs], line_counts)
+    lines = concat_ranges(batch.doc_line_offsets[docs], line_counts)
     token_counts = np.diff(batch.line_offsets)[lines]
-    tokens = _ranges(batch.line_offsets[lines], token_counts)
+    tokens = concat_ranges(batch.line_offsets[lines], token_counts)
     return TokenBatch(
         batch.tokens[tokens],
         _offsets(token_counts),
@@ -428,12 +430,6 @@ def take_docs(batch: TokenBatch, docs: np.ndarray) -> TokenBatch:
         batch.line_sentence[lines],
         _offsets(line_counts),
     )
-
-
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """``starts[k], starts[k] + 1, ..., starts[k] + counts[k] - 1`` for every k, back to back."""
-    total = int(counts.sum())
-    return np.repeat(starts - _offsets(counts)[:-1], counts) + np.arange(total, dtype=np.int64)
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
