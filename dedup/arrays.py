@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sorted_unique", "concat_ranges"]
+__all__ = ["sorted_unique", "unique_pairs", "concat_ranges"]
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -30,3 +30,14 @@ def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.repeat(np.asarray(starts, dtype=np.int64) - before, counts) + np.arange(
         int(counts.sum()), dtype=np.int64
     )
+
+
+def unique_pairs(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ``(lo, hi)`` pairs, sorted."""
+    if len(lo) == 0:
+        return lo, hi
+    order = np.lexsort((hi, lo))  # much faster than np.unique(axis=0), which sorts structured rows
+    lo, hi = lo[order], hi[order]
+    first = np.ones(len(lo), dtype=np.bool_)
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    return lo[first], hi[first]

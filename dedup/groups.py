@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from dedup.arrays import concat_ranges, sorted_unique
+from dedup.arrays import concat_ranges, sorted_unique, unique_pairs
 
 _MAX_DIGEST_ROUNDS = 8
 _ALIKE_SIZE_RATIO = 0.8  # sizes within this ratio: a Jaccard match joins outright
@@ -141,12 +141,7 @@ def _digests(
     ``left``/``right`` every verified link (Jaccard or containment) among all articles.
     """
     # distinct (container, Jaccard group of an attached article) pairs, sorted by container
-    child_comp = strong_label[child]
-    order = np.lexsort((child_comp, parent))
-    pa, pc = parent[order], child_comp[order]
-    first = np.ones(len(pa), dtype=np.bool_)
-    first[1:] = (pa[1:] != pa[:-1]) | (pc[1:] != pc[:-1])
-    pa, pc = pa[first], pc[first]
+    pa, pc = unique_pairs(parent, strong_label[child])
     parents, starts, counts = np.unique(pa, return_index=True, return_counts=True)
     suspect = counts >= 2  # receives articles from two or more Jaccard groups
     if not suspect.any():

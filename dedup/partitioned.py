@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from dedup.arrays import unique_pairs
 from dedup.boilerplate import _mix
 from dedup.groups import PairScores, choose_canonical, link_articles
 from dedup.lsh import _count_pairs, _emit_pairs
@@ -155,17 +156,6 @@ def bucket_pairs(rows: Part, max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
         return empty, empty
     left, right = np.concatenate(lefts), np.concatenate(rights)
     return np.minimum(left, right), np.maximum(left, right)
-
-
-def unique_pairs(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct ``(lo, hi)`` pairs, sorted."""
-    if len(lo) == 0:
-        return lo, hi
-    order = np.lexsort((hi, lo))  # much faster than np.unique(axis=0), which sorts structured rows
-    lo, hi = lo[order], hi[order]
-    first = np.ones(len(lo), dtype=np.bool_)
-    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
-    return lo[first], hi[first]
 
 
 def exact_reps(rows: Part) -> tuple[np.ndarray, np.ndarray]:

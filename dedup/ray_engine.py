@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from dedup.arrays import concat_ranges, sorted_unique
+from dedup.arrays import concat_ranges, sorted_unique, unique_pairs
 from dedup.config import NearDupConfig, StoryConfig
 from dedup.io import Reject, dump_record, parse_record
 from dedup.neardup import _stable_hash
@@ -58,7 +58,6 @@ from dedup.partitioned import (
     partition_of,
     small_star,
     split_by,
-    unique_pairs,
 )
 from dedup.records import FieldMap
 from dedup.runner import InputError, _byte_ranges, _prepare_line, range_lines
