@@ -28,7 +28,10 @@ TEXT_DEDUP_PYTHON = ROOT / ".venvs" / "text-dedup" / "bin" / "python"
 
 def stage1_tools(text_dedup_python: Path | None) -> dict[str, list[str]]:
     """Command prefix of each stage-1 tool; input and output paths are appended."""
-    dedup = shutil.which("dedup") or str(Path(sys.executable).parent / "dedup")
+    # the console script installed with this Python, as the peers run on it; a version manager's
+    # shim found first on PATH (pyenv: a bash script that execs another) would add its own start-up
+    script = Path(sys.executable).parent / "dedup"
+    dedup = str(script) if script.exists() else shutil.which("dedup") or "dedup"
     tools = {
         "dedup": [dedup, "near-dups", "-q", "{input}", "-o", "{output}"],
         "datasketch": [sys.executable, str(PEERS_DIR / "datasketch_dedup.py"), "{input}", "{output}"],

@@ -32,6 +32,8 @@ __all__ = [
     "atomic_output",
     "spool_stdin",
     "dump_record",
+    "annotate_line",
+    "dump_value",
     "RejectWriter",
 ]
 
@@ -135,6 +137,34 @@ def dump_record(record: Any) -> bytes:
         return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
     except TypeError:
         return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def annotate_line(raw: bytes, fields: dict[str, Any]) -> bytes:
+    """One output line: the input line of a JSON object with ``fields`` added at its end.
+
+    The record's own bytes are kept as they are (no re-encoding: numbers, escapes and key order
+    stay exactly as written, and no time goes into parsing and dumping it again). A record that
+    already has one of the fields gets it replaced, through a parse and a dump.
+    """
+    if raw[:3] == _BOM:
+        raw = raw[3:]
+    body = raw.rstrip()
+    if body[-1:] == b"}" and body.lstrip()[:1] == b"{" and not any(f'"{k}"'.encode() in body for k in fields):
+        head = body[:-1]
+        sep = b"" if head.rstrip().endswith(b"{") else b","
+        extra = b",".join(orjson.dumps(k) + b":" + dump_value(v) for k, v in fields.items())
+        return head + sep + extra + b"}\n"
+    record = parse_record(raw)
+    record.update(fields)
+    return dump_record(record)
+
+
+def dump_value(value: Any) -> bytes:
+    """One JSON value (no newline), as :func:`dump_record` writes it."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 @contextlib.contextmanager

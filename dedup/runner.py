@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import orjson
 
-from dedup.io import Reject, RejectWriter, atomic_output, dump_record, parse_record, read_lines
+from dedup.io import Reject, RejectWriter, annotate_line, atomic_output, dump_value, parse_record, read_lines
 from dedup.records import Article, FieldMap, RecordError, article_from_record
 
 __all__ = ["InputError", "Scan", "scan_articles", "write_annotated", "worker_pool"]
@@ -263,18 +264,79 @@ def scan_articles(
 
 
 def _annotate_range(path: str, start: int, end: int, valid: bytes, columns: dict[str, list]) -> bytes:
-    """Worker: the output lines of a byte range (valid lines only, fields added)."""
-    out = []
+    """Worker: the output lines of a byte range (valid lines only, fields added).
+
+    Reads the range as one block and splices the new fields in before each record's closing
+    brace, without parsing it again; a block that mentions one of the field names already (or a
+    line that is not a plain ``{...}``) goes through :func:`~dedup.io.annotate_line`.
+    """
+    if end < 0:
+        return b"".join(_annotated(path, range_lines(path, start, end), valid, columns))
+    with open(path, "rb") as f:
+        f.seek(start)
+        block = f.read(end - start)
+    keys = [orjson.dumps(name) for name in columns]
+    if any(key in block for key in keys):
+        return b"".join(_annotated(path, _block_lines(block, start), valid, columns))
+    prefixes = [(b"," if j else b"") + key + b":" for j, key in enumerate(keys)]
+    encoded = [[dump_value(v) for v in column] for column in columns.values()]
+    view = memoryview(block)
+    parts: list = []
+    pos, k = 0, 0
+    size = len(block)
+    for is_valid in valid:
+        nl = block.find(b"\n", pos)
+        nxt = size if nl < 0 else nl + 1
+        if is_valid:
+            if pos >= size:
+                raise InputError(f"{path}: changed while dedup was reading it")
+            close = nxt - 1 if nl >= 0 else size
+            while close > pos and block[close - 1] in _SPACE_BYTES:
+                close -= 1
+            if block[pos] == 123 and block[close - 1] == 125:  # { ... }
+                parts.append(view[pos : close - 1])
+                parts.append(b",")
+                for prefix, values in zip(prefixes, encoded, strict=True):
+                    parts.append(prefix)
+                    parts.append(values[k])
+                parts.append(b"}\n")
+            else:
+                raw = block[pos:nxt]
+                try:
+                    parts.append(annotate_line(raw, {name: columns[name][k] for name in columns}))
+                except ValueError:
+                    raise InputError(f"{path}: changed while dedup was reading it") from None
+            k += 1
+        pos = nxt
+    return b"".join(parts)
+
+
+_SPACE_BYTES = frozenset(b" \t\r\n")
+
+
+def _block_lines(block: bytes, start: int) -> Iterator[tuple[int, bytes]]:
+    """``(byte offset, line)`` of each line of a block read from ``start``, as :func:`range_lines`."""
+    pos = 0
+    while pos < len(block):
+        nl = block.find(b"\n", pos)
+        nxt = len(block) if nl < 0 else nl + 1
+        yield start + pos, block[pos:nxt]
+        pos = nxt
+
+
+def _annotated(
+    path: str | Path, lines: Iterator[tuple[int, bytes]], valid, columns: Mapping
+) -> Iterator[bytes]:
+    """The output line of each valid line of ``lines``: its record with ``columns[name][k]`` added."""
     names = list(columns)
     k = 0
-    for i, (_, raw) in enumerate(range_lines(path, start, end)):
-        if valid[i]:
-            record = parse_record(raw)
-            for name in names:
-                record[name] = columns[name][k]
-            out.append(dump_record(record))
+    for i, (_, raw) in enumerate(lines):
+        if i < len(valid) and valid[i]:
+            try:
+                yield annotate_line(raw, {name: columns[name][k] for name in names})
+            except ValueError:  # the line parsed in pass 1
+                raise InputError(f"{path}: changed while dedup was reading it") from None
             k += 1
-    return b"".join(out)
 
 
 def write_annotated(
@@ -284,11 +346,11 @@ def write_annotated(
     names = list(columns)
     with atomic_output(output) as out:
         if pool is None or not scan.chunks:
+            end = -1 if scan.path.suffix == ".gz" else scan.path.stat().st_size
             written = 0
-            for written, record in enumerate(_valid_records(scan.path, scan.valid), start=1):
-                for name in names:
-                    record[name] = columns[name][written - 1]
-                out.write(dump_record(record))
+            for line in _annotated(scan.path, range_lines(scan.path, 0, end), scan.valid, columns):
+                out.write(line)
+                written += 1
             return written
         jobs = []
         article = 0
@@ -310,11 +372,3 @@ def write_annotated(
         for block in _ordered(pool, _annotate_range, jobs, ahead):
             out.write(block)
         return article
-
-
-def _valid_records(path: Path, valid: bytearray) -> Iterator[dict]:
-    for line in read_lines(path):
-        if line.number <= len(valid) and valid[line.number - 1]:
-            if line.record is None:  # the file changed between the passes
-                raise InputError(f"{path}:{line.number}: changed while dedup was reading it")
-            yield line.record

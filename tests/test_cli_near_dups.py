@@ -281,7 +281,27 @@ def test_big_integers_in_other_fields_come_back_unchanged(runner, tmp_path):
     source = tmp_path / "a.jsonl"
     source.write_bytes(b'{"id": "a", "text": "x", "tweet_id": 18446744073709551617}\n')
     result = runner.invoke(app, ["near-dups", str(source), "-q"])
-    assert '"tweet_id":18446744073709551617' in result.stdout
+    assert '"tweet_id": 18446744073709551617,' in result.stdout  # the record's own bytes
+    assert json.loads(result.stdout)["tweet_id"] == 18446744073709551617
+
+
+def test_output_keeps_each_record_as_written_and_replaces_fields_it_already_has(runner, tmp_path):
+    source = tmp_path / "a.jsonl"
+    source.write_bytes(
+        b'\xef\xbb\xbf{"id": "a", "text": "x", "price": 1.50 }\r\n'
+        b'{"id":"b","text":"y","dup_group":"old","is_canonical":false}\n'
+        b'  {"id": "c", "text": "z"}\n'
+        b'{"id":"d","text":"w","note":"\\u00e9t\\u00e9"}'
+    )
+    for workers in ("1", "2"):
+        result = runner.invoke(app, ["near-dups", str(source), "-q", "--workers", workers])
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert lines[0] == '{"id": "a", "text": "x", "price": 1.50 ,"dup_group":"a","is_canonical":true}'
+        assert json.loads(lines[1]) == {"id": "b", "text": "y", "dup_group": "b", "is_canonical": True}
+        assert lines[1].count("dup_group") == 1
+        assert json.loads(lines[2]) == {"id": "c", "text": "z", "dup_group": "c", "is_canonical": True}
+        assert lines[3] == '{"id":"d","text":"w","note":"\\u00e9t\\u00e9","dup_group":"d","is_canonical":true}'
 
 
 # --- the real console script ---------------------------------------------------------------------------------

@@ -288,3 +288,34 @@ def test_worker_processes_give_the_same_lines_rejects_and_output(tmp_path, monke
             )
         )
     assert results[0] == results[1]
+
+
+def test_workers_splice_fields_into_records_exactly_as_annotate_line_does(tmp_path):
+    from dedup.runner import _annotate_range, _annotated, range_lines
+
+    lines = [
+        b'{"id": "a", "text": "x", "price": 1.50 }\r\n',
+        b"\n",
+        b'{"id":"b","n":18446744073709551617}\n',
+        b'  {"id": "c", "text": "z"}\t\n',
+        b'{"id":"d","note":"caf\\u00e9"}',
+    ]
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b"".join(lines))
+    valid = bytes([1, 0, 1, 1, 1])
+    columns = {"dup_group": ["a", "a", "c", 7], "is_canonical": [True, False, True, True]}
+    block = _annotate_range(str(path), 0, path.stat().st_size, valid, columns)
+    one_by_one = b"".join(_annotated(path, range_lines(path, 0, path.stat().st_size), valid, columns))
+    assert block == one_by_one
+    out = block.splitlines()
+    assert out[0] == b'{"id": "a", "text": "x", "price": 1.50 ,"dup_group":"a","is_canonical":true}'
+    assert json.loads(out[1]) == {"id": "b", "n": 18446744073709551617, "dup_group": "a", "is_canonical": False}
+    assert json.loads(out[2]) == {"id": "c", "text": "z", "dup_group": "c", "is_canonical": True}
+    assert json.loads(out[3]) == {"id": "d", "note": "café", "dup_group": 7, "is_canonical": True}
+    # a block that has one of the fields already: each such record gets it replaced, once
+    path.write_bytes(b'{"id":"e","dup_group":"old"}\n{"id":"f"}\n')
+    block = _annotate_range(str(path), 0, path.stat().st_size, b"\1\1", {"dup_group": ["e", "e"]})
+    assert [json.loads(x) for x in block.splitlines()] == [
+        {"id": "e", "dup_group": "e"},
+        {"id": "f", "dup_group": "e"},
+    ]
