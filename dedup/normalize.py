@@ -127,7 +127,7 @@ def _line_kind(bare: str) -> int:
     """Junk, link-block heading, or keep. Memoised: junk lines repeat across a corpus by nature."""
     kind = _LINE_KINDS.get(bare)
     if kind is None:
-        folded = bare.lower()
+        folded = bare.casefold()
         if _LINK_HEADING_RE.fullmatch(folded):
             kind = _LINK_HEADING
         elif _JUNK_RE.fullmatch(folded):
@@ -186,6 +186,10 @@ def shingle_text(article, record=None) -> str:
 
 
 def article_text(title: str, text: str) -> str:
-    """The string the shingler sees: the normalised headline, a newline, the cleaned body."""
-    head = normalize_text(title).replace("\n", " ") if title else ""
-    return head + "\n" + strip_junk(normalize_text(text))
+    """The string the shingler sees: the cleaned headline, a newline, the cleaned body.
+
+    Case is left as it is: the tokeniser folds it (``dedup.shingle.tokenize``), in compiled code,
+    which is where ``str.casefold`` used to spend a fifth of the per-article Python time.
+    """
+    head = clean_text(title).replace("\n", " ") if title else ""
+    return head + "\n" + strip_junk(clean_text(text))

@@ -6,7 +6,8 @@ document offsets (:func:`encode_batch`); :func:`tokenize` turns it into 32-bit t
 into lines; :func:`shingle_sets` turns kept lines into sorted, de-duplicated 32-bit shingle hashes
 per article, plus the *lead* shingles (the first sentences of the body) used to find briefs.
 
-Tokens: runs of letters, digits and combining marks (by Unicode category, :func:`char_classes`),
+Tokens: runs of letters, digits and combining marks (by Unicode category, :func:`char_classes`) of
+the case-folded text (:func:`case_folds`),
 with apostrophes dropped (``don't`` -> ``dont``); each CJK ideograph or kana is a token of its own;
 everything else separates tokens. A shingle is ``shingle_size`` consecutive tokens of one segment: the headline is
 one segment and the kept body lines are another, so a changed headline changes only a handful of
@@ -33,6 +34,7 @@ __all__ = [
     "ShingleBatch",
     "encode_batch",
     "tokenize",
+    "case_folds",
     "take_docs",
     "warm_tokenizer",
     "shingle_sets",
@@ -136,6 +138,33 @@ def char_classes() -> np.ndarray:
     return table
 
 
+_FOLD_LIMIT = 0x20000  # no code point above this changes under case folding (Unicode 15)
+
+
+@lru_cache(maxsize=1)
+def case_folds() -> tuple[np.ndarray, np.ndarray]:
+    """Full Unicode case folding (``str.casefold``) of every code point below ``_FOLD_LIMIT``.
+
+    CSR: the folding of code point ``c`` is ``pool[offsets[c]:offsets[c + 1]]``, empty when
+    folding leaves ``c`` as it is (most code points; ``ß`` becomes ``ss``). Case folding maps
+    each code point on its own, so folding them one by one equals folding the whole text.
+    """
+    chars = [chr(c) for c in range(1, _FOLD_LIMIT)]
+    folded = "\x00".join(chars).casefold().split("\x00")
+    counts = np.zeros(_FOLD_LIMIT, dtype=np.int32)
+    changed = []
+    for c, (char, fold) in enumerate(zip(chars, folded, strict=True), start=1):
+        if fold != char:
+            counts[c] = len(fold)
+            changed.append(fold)
+    offsets = np.zeros(_FOLD_LIMIT + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    pool = np.frombuffer("".join(changed).encode("utf-32-le"), dtype=np.uint32).copy()
+    offsets.setflags(write=False)
+    pool.setflags(write=False)
+    return offsets, pool
+
+
 @njit(cache=True)
 def _char_class(cp, table):
     if cp < 0x10000:
@@ -184,9 +213,51 @@ def _ends_sentence(cp):
     )
 
 
+@njit(cache=True, inline="always")
+def _hash_utf8(h, c):
+    """FNV-1a step over the UTF-8 bytes of code point ``c``."""
+    if c < 0x80:
+        return (h ^ np.uint64(c)) * _FNV_PRIME
+    if c < 0x800:
+        h = (h ^ np.uint64(0xC0 | (c >> 6))) * _FNV_PRIME
+    else:
+        if c < 0x10000:
+            h = (h ^ np.uint64(0xE0 | (c >> 12))) * _FNV_PRIME
+        else:
+            h = (h ^ np.uint64(0xF0 | (c >> 18))) * _FNV_PRIME
+            h = (h ^ np.uint64(0x80 | ((c >> 12) & 0x3F))) * _FNV_PRIME
+        h = (h ^ np.uint64(0x80 | ((c >> 6) & 0x3F))) * _FNV_PRIME
+    return (h ^ np.uint64(0x80 | (c & 0x3F))) * _FNV_PRIME
+
+
+@njit(cache=True, inline="always")
+def _feed(c, table, tokens, nt, th, in_tok):
+    """One (case-folded) code point into the token being built: ``(nt, th, in_tok)`` after it."""
+    cls = _char_class(c, table) if c != 10 else 0
+    if cls == 1:
+        if 65 <= c <= 90:
+            c += 32
+        th = _hash_utf8(th, c)
+        in_tok = True
+    elif cls == 0 or cls == 3:
+        if in_tok:
+            tokens[nt] = _fold32(th)
+            nt += 1
+            in_tok = False
+            th = _FNV_OFFSET
+        if cls == 3:
+            tokens[nt] = _fold32(_hash_utf8(_FNV_OFFSET, c))
+            nt += 1
+    # cls == 2: ignored, the token goes on
+    return nt, th, in_tok
+
+
 @njit(cache=True)
-def _tokenize(buf, doc_off, table, tokens, line_off, line_hash, line_sentence, doc_line_off):
+def _tokenize(
+    buf, doc_off, table, fold_off, fold_pool, tokens, line_off, line_hash, line_sentence, doc_line_off
+):
     n_docs = len(doc_off) - 1
+    fold_limit = len(fold_off) - 1
     nt = 0
     nl = 0
     for d in range(n_docs):
@@ -200,8 +271,7 @@ def _tokenize(buf, doc_off, table, tokens, line_off, line_hash, line_sentence, d
         th = _FNV_OFFSET
         while i <= end:
             if i == end:
-                b = 10  # a virtual newline closes the last line
-                cp = 10
+                cp = 10  # a virtual newline closes the last line
                 step = 1
             else:
                 b = buf[i]
@@ -225,27 +295,25 @@ def _tokenize(buf, doc_off, table, tokens, line_off, line_hash, line_sentence, d
                 else:
                     cp = 32  # stray byte: a separator
                     step = 1
-            cls = _char_class(cp, table) if cp != 10 else 0
-            if cls == 1:
-                if 65 <= cp <= 90:
-                    th = (th ^ np.uint64(cp + 32)) * _FNV_PRIME
-                else:
-                    for j in range(step):
-                        th = (th ^ np.uint64(buf[i + j])) * _FNV_PRIME
-                in_tok = True
-            elif cls == 0 or cls == 3:
-                if in_tok:
+            if cp < 0x80:  # the common case, written out
+                folded_last = cp
+                cls = table[cp] if cp != 10 else 0
+                if cls == 1:
+                    th = (th ^ np.uint64(cp + 32 if 65 <= cp <= 90 else cp)) * _FNV_PRIME
+                    in_tok = True
+                elif cls == 0 and in_tok:
                     tokens[nt] = _fold32(th)
                     nt += 1
                     in_tok = False
                     th = _FNV_OFFSET
-                if cls == 3:
-                    h = _FNV_OFFSET
-                    for j in range(step):
-                        h = (h ^ np.uint64(buf[i + j])) * _FNV_PRIME
-                    tokens[nt] = _fold32(h)
-                    nt += 1
-            # cls == 2: ignored, the token goes on
+            elif cp >= fold_limit or fold_off[cp] == fold_off[cp + 1]:
+                nt, th, in_tok = _feed(cp, table, tokens, nt, th, in_tok)
+                folded_last = cp
+            else:  # case folding changes it: feed what it folds to (one or more code points)
+                folded_last = cp
+                for j in range(fold_off[cp], fold_off[cp + 1]):
+                    folded_last = fold_pool[j]
+                    nt, th, in_tok = _feed(folded_last, table, tokens, nt, th, in_tok)
             if cp == 10:
                 if first_line or nt > line_start:
                     lh = _LINE_SEED
@@ -259,7 +327,7 @@ def _tokenize(buf, doc_off, table, tokens, line_off, line_hash, line_sentence, d
                 line_start = nt
                 last_cp = 10
             elif not _is_space(cp):
-                last_cp = cp
+                last_cp = folded_last
             i += step
     doc_line_off[n_docs] = nl
     line_off[nl] = nt
@@ -390,7 +458,10 @@ def _compact_rows(src, counts, dst, dst_off):
 
 
 def tokenize(texts: list[str]) -> TokenBatch:
-    """Tokenise a batch of article strings (headline, newline, body) into hashed tokens and lines."""
+    """Tokenise a batch of article strings (headline, newline, body) into hashed tokens and lines.
+
+    Tokens are case-folded here (as ``str.casefold`` would), so the texts may come in any case.
+    """
     buf, doc_off = encode_batch(texts)
     n_docs = len(texts)
     max_tokens = len(buf) // 2 + n_docs + 1
@@ -400,7 +471,19 @@ def tokenize(texts: list[str]) -> TokenBatch:
     line_hash = np.empty(max_lines, dtype=np.uint64)
     line_sentence = np.empty(max_lines, dtype=np.bool_)
     doc_line_off = np.empty(n_docs + 1, dtype=np.int64)
-    nt, nl = _tokenize(buf, doc_off, char_classes(), tokens, line_off, line_hash, line_sentence, doc_line_off)
+    fold_off, fold_pool = case_folds()
+    nt, nl = _tokenize(
+        buf,
+        doc_off,
+        char_classes(),
+        fold_off,
+        fold_pool,
+        tokens,
+        line_off,
+        line_hash,
+        line_sentence,
+        doc_line_off,
+    )
     return TokenBatch(
         tokens[:nt].copy(),
         line_off[: nl + 1].copy(),

@@ -301,7 +301,9 @@ def test_output_keeps_each_record_as_written_and_replaces_fields_it_already_has(
         assert json.loads(lines[1]) == {"id": "b", "text": "y", "dup_group": "b", "is_canonical": True}
         assert lines[1].count("dup_group") == 1
         assert json.loads(lines[2]) == {"id": "c", "text": "z", "dup_group": "c", "is_canonical": True}
-        assert lines[3] == '{"id":"d","text":"w","note":"\\u00e9t\\u00e9","dup_group":"d","is_canonical":true}'
+        assert (
+            lines[3] == '{"id":"d","text":"w","note":"\\u00e9t\\u00e9","dup_group":"d","is_canonical":true}'
+        )
 
 
 # --- the real console script ---------------------------------------------------------------------------------

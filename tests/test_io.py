@@ -309,7 +309,12 @@ def test_workers_splice_fields_into_records_exactly_as_annotate_line_does(tmp_pa
     assert block == one_by_one
     out = block.splitlines()
     assert out[0] == b'{"id": "a", "text": "x", "price": 1.50 ,"dup_group":"a","is_canonical":true}'
-    assert json.loads(out[1]) == {"id": "b", "n": 18446744073709551617, "dup_group": "a", "is_canonical": False}
+    assert json.loads(out[1]) == {
+        "id": "b",
+        "n": 18446744073709551617,
+        "dup_group": "a",
+        "is_canonical": False,
+    }
     assert json.loads(out[2]) == {"id": "c", "text": "z", "dup_group": "c", "is_canonical": True}
     assert json.loads(out[3]) == {"id": "d", "note": "café", "dup_group": 7, "is_canonical": True}
     # a block that has one of the fields already: each such record gets it replaced, once

@@ -191,10 +191,10 @@ def test_related_link_block_is_bounded():
 
 def test_article_text_headline_first_line_then_clean_body():
     text = article_text("Storm Hits\r\nKestrel Bay", "ADVERTISEMENT\nThe storm hit.\nBy Jane Roe")
-    assert text == "storm hits kestrel bay\nthe storm hit."
+    assert text == "Storm Hits Kestrel Bay\nThe storm hit."  # case is folded by the tokeniser
 
 
 def test_article_text_empty_parts():
     assert article_text("", "") == "\n"
-    assert article_text("Only A Headline", "") == "only a headline\n"
-    assert article_text("", "Only a body.") == "\nonly a body."
+    assert article_text("Only A Headline", "") == "Only A Headline\n"
+    assert article_text("", "Only a body.") == "\nOnly a body."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 
 import numpy as np
@@ -13,6 +14,7 @@ from dedup.normalize import article_text, normalize_text
 from dedup.shingle import (
     ShingleBatch,
     TokenBatch,
+    case_folds,
     shingle_hash,
     shingle_sets,
     shingles_of,
@@ -38,16 +40,16 @@ def _is_word_char(ch: str) -> bool:
 
 
 def ref_tokens(line: str) -> list[str]:
-    """Runs of letters/digits, apostrophes dropped, each CJK character alone, ASCII upper case folded."""
+    """Runs of letters/digits of the case-folded line, apostrophes dropped, each CJK character alone."""
     tokens: list[str] = []
     current: list[str] = []
 
     def flush() -> None:
         if current:
-            tokens.append("".join(c.lower() if c.isascii() else c for c in current))
+            tokens.append("".join(current))
             current.clear()
 
-    for ch in line:
+    for ch in line.casefold():
         if ch in _APOSTROPHES:
             continue
         if _is_cjk(ch):
@@ -274,7 +276,7 @@ def test_shingle_sets_are_sorted_and_unique():
 
 # --- compiled kernels == pure-Python reference ---------------------------------------------------------------
 
-LETTERS = list("abcxyzABCXYZ0189") + list("éßñØüαΩдЖкتكאकि中文日東あカ한")
+LETTERS = list("abcxyzABCXYZ0189") + list("éßñØüαΩдЖкتكאकि中文日東あカ한") + list("ẞŉİΣςﬁᏸ𐐀Ꭰ")
 SEPARATORS = [
     " ",
     " ",
@@ -331,6 +333,22 @@ def test_kernels_match_reference(texts, data):
             assert (sets.content_hash[i] == sets.content_hash[j]) == (ref_sets[i] == ref_sets[j])
 
 
+@settings(max_examples=100, deadline=None)
+@given(text=texts)
+def test_tokeniser_folds_case_as_casefold_does(text):
+    plain, folded = tokenize([text]), tokenize([text.casefold()])
+    for name in ("tokens", "line_offsets", "line_hashes", "line_sentence", "doc_line_offsets"):
+        assert getattr(plain, name).tolist() == getattr(folded, name).tolist()
+
+
+def test_case_fold_table_covers_every_code_point_that_folds():
+    offsets, pool = case_folds()
+    for cp in (0xDF, 0x149, 0x130, 0x3A3, 0x3C2, 0xFB01, 0x13F8, 0x10400, 0x1E921):
+        assert "".join(map(chr, pool[offsets[cp] : offsets[cp + 1]])) == chr(cp).casefold()
+    assert offsets[ord("a") + 1] == offsets[ord("a")]  # unchanged: empty
+    assert all(chr(cp).casefold() == chr(cp) for cp in range(len(offsets) - 1, sys.maxunicode + 1))
+
+
 @settings(max_examples=60, deadline=None)
 @given(text=texts)
 def test_normalised_text_tokenises_like_the_reference(text):
@@ -344,7 +362,7 @@ NON_CJK_LETTERS = [c for c in LETTERS if not _is_cjk(c)]
 @settings(max_examples=100, deadline=None)
 @given(token=st.text(alphabet=st.sampled_from(NON_CJK_LETTERS), min_size=1, max_size=10))
 def test_token_hash_matches_kernel_for_single_tokens(token):
-    folded = "".join(c.lower() if c.isascii() else c for c in token)
+    folded = token.casefold().replace("\u02bc", "")  # ŉ folds to ʼn, and apostrophes are dropped
     assert tokens_of(token) == [token_hash(folded)]
 
 
