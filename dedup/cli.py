@@ -6,7 +6,11 @@ answers at once and stage 1 never loads torch.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
 import sys
+import threading
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -1352,7 +1356,29 @@ def _whole_article(article, record):
 
 
 def main() -> None:
-    app()
+    """The console script: run the command, then leave without the interpreter's teardown.
+
+    Tearing down numba's compiled code and every loaded module takes ~0.3 s after the work is done
+    (a tenth of a small run). Exit handlers (``atexit``, e.g. Ray's shutdown) still run and the
+    standard streams are flushed; only when another thread is still alive does the normal exit
+    happen (it would join that thread).
+    """
+    try:
+        app()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code
+    if not isinstance(code, int | None):  # sys.exit("message"): print it, status 1
+        print(code, file=sys.stderr)
+        code = 1
+    code = code or 0
+    if threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -335,3 +335,29 @@ def test_console_script_end_to_end(corpus_path, tmp_path):
     assert proc.stdout == b""
     assert SUMMARY.match(proc.stderr.decode())
     assert read_jsonl(out) == expected_marks(build_corpus())
+
+
+def _console(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """The console entry point (``dedup.cli:main``) in a fresh interpreter, as the script runs it."""
+    code = "import sys\nfrom dedup.cli import main\nsys.argv = ['dedup', *sys.argv[1:]]\nmain()\n"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, timeout=300, **kwargs)
+
+
+def test_console_entry_point_streams_output_and_exit_statuses(corpus_path, tmp_path):
+    # main() leaves through os._exit: what it printed must be flushed and the status kept
+    proc = _console(["near-dups", "-", "-q"], input=corpus_path.read_bytes())
+    assert proc.returncode == 0, proc.stderr
+    marks = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [{k: v for k, v in m.items() if k in ("dup_group", "is_canonical")} for m in marks] == [
+        {k: v for k, v in m.items() if k in ("dup_group", "is_canonical")}
+        for m in expected_marks(build_corpus())
+    ]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"id": "a", "text": "fine"}\n{not json\n')
+    proc = _console(["near-dups", str(bad), "-o", str(tmp_path / "out.jsonl")])
+    assert proc.returncode != 0
+    assert f"{bad}:2: malformed JSON".encode() in proc.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+    proc = _console(["near-dups", "--no-such-option"])
+    assert proc.returncode == 2
+    assert b"No such option" in proc.stderr
