@@ -379,3 +379,24 @@ def test_take_docs_equals_tokenising_those_articles_alone(texts, data):
     want = tokenize([texts[k] for k in keep])
     for name in ("tokens", "line_offsets", "line_hashes", "line_sentence", "doc_line_offsets"):
         assert getattr(got, name).tolist() == getattr(want, name).tolist(), name
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2**32 - 1), max_size=600))
+def test_radix_sort_sorts_like_numpy(values):
+    from dedup.shingle import _radix_sort_u32
+
+    a = np.array(values, dtype=np.uint32)
+    _radix_sort_u32(a, np.empty_like(a))
+    assert a.tolist() == sorted(values)
+
+
+def test_long_articles_get_the_reference_shingle_set():
+    # several hundred shingles per article: the radix-sorted path
+    rng = np.random.default_rng(7)
+    vocab = [f"w{i}" for i in range(300)]
+    texts = ["head line here\n" + " ".join(rng.choice(vocab, size=size)) for size in (70, 400, 1500)]
+    sets = shingle_sets(tokenize(texts), shingle_size=3)
+    for d, text in enumerate(texts):
+        lines = ref_lines(text)
+        assert doc_set(sets, d).tolist() == sorted(ref_set(lines, [True] * len(lines), 3))
