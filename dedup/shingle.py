@@ -270,6 +270,25 @@ def _tokenize(
         in_tok = False
         th = _FNV_OFFSET
         while i <= end:
+            if i < end and buf[i] < 0x80 and buf[i] != 10:  # ASCII inside a line: the common case
+                cp = buf[i]
+                cls = table[cp]
+                if cls == 1:
+                    th = (th ^ np.uint64(cp + 32 if 65 <= cp <= 90 else cp)) * _FNV_PRIME
+                    in_tok = True
+                    last_cp = cp
+                elif cls == 0:
+                    if in_tok:
+                        tokens[nt] = _fold32(th)
+                        nt += 1
+                        in_tok = False
+                        th = _FNV_OFFSET
+                    if not (cp == 32 or cp == 9 or cp == 13 or cp == 11 or cp == 12):
+                        last_cp = cp
+                else:  # an apostrophe: dropped, the token goes on
+                    last_cp = cp
+                i += 1
+                continue
             if i == end:
                 cp = 10  # a virtual newline closes the last line
                 step = 1
@@ -295,18 +314,7 @@ def _tokenize(
                 else:
                     cp = 32  # stray byte: a separator
                     step = 1
-            if cp < 0x80:  # the common case, written out
-                folded_last = cp
-                cls = table[cp] if cp != 10 else 0
-                if cls == 1:
-                    th = (th ^ np.uint64(cp + 32 if 65 <= cp <= 90 else cp)) * _FNV_PRIME
-                    in_tok = True
-                elif cls == 0 and in_tok:
-                    tokens[nt] = _fold32(th)
-                    nt += 1
-                    in_tok = False
-                    th = _FNV_OFFSET
-            elif cp >= fold_limit or fold_off[cp] == fold_off[cp + 1]:
+            if cp == 10 or cp >= fold_limit or fold_off[cp] == fold_off[cp + 1]:
                 nt, th, in_tok = _feed(cp, table, tokens, nt, th, in_tok)
                 folded_last = cp
             else:  # case folding changes it: feed what it folds to (one or more code points)
