@@ -468,10 +468,8 @@ def near_dups(
         _on_ray(input, output, rejects, config, None, None, fields, on_error, address, workers, quiet)
         return
 
-    from dedup.neardup import DupFinder, tokenize_texts
     from dedup.normalize import shingle_text
-    from dedup.runner import scan_articles, worker_pool, write_annotated
-    from dedup.shingle import warm_tokenizer
+    from dedup.runner import read_ahead, scan_articles, worker_pool, write_annotated
 
     with _accounted(rejects) as tally:
         reject_writer = tally.rejects
@@ -480,9 +478,13 @@ def near_dups(
             _progress(quiet, "reading") as progress,
             worker_pool(workers) or nullcontext() as pool,
         ):
+            pack = _tokenizing_workers(pool)
+            reading = read_ahead(
+                path, pool, prepare=shingle_text, fields=fields, pack=pack, ahead=_READ_AHEAD
+            )
+            from dedup.neardup import DupFinder  # the compiled core loads while the workers parse
+
             finder = DupFinder(config, progress)
-            if pool is not None:
-                warm_tokenizer()  # before the workers fork: they tokenise too
             scan = scan_articles(
                 path,
                 finder.add_prepared,
@@ -492,8 +494,9 @@ def near_dups(
                 rejects=reject_writer,
                 display_name=input if input != "-" else "<stdin>",
                 pool=pool,
-                pack=tokenize_texts,
-                accept_pack=finder.add_tokens,
+                pack=pack,
+                accept_pack=finder.add_tokens if pack else None,
+                started=reading,
             )
             result = finder.finish()
             progress("writing", len(result), len(result))
@@ -1348,6 +1351,28 @@ def ingest_command(
             f"{stats['bytes_per_article'] or 0:,.0f} bytes/article ({time.perf_counter() - started:.1f} s)",
             err=True,
         )
+
+
+_READ_AHEAD = 16  # input ranges (8 MB each) the workers may parse ahead of this process
+
+
+def _tokenizing_workers(pool):
+    """The ``pack`` step for stage 1's workers: tokenise in them, or (``None``) here.
+
+    With a few workers, they only parse and clean, and are forked before the compiled core is
+    loaded (about a second) so they start at once while this process loads it; this process then
+    tokenises (~17 us per article). With four or more, this process would become the bottleneck,
+    so the tokeniser is loaded first and the workers, forked after, inherit it and tokenise too.
+    """
+    from dedup.runner import pool_size
+
+    if pool_size(pool) < 4:
+        return None
+    from dedup.neardup import tokenize_texts
+    from dedup.shingle import warm_tokenizer
+
+    warm_tokenizer()  # before the workers fork
+    return tokenize_texts
 
 
 def _whole_article(article, record):

@@ -12,6 +12,7 @@ are exactly those of one process.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import multiprocessing
 import os
@@ -30,7 +31,16 @@ import orjson
 from dedup.io import Reject, RejectWriter, annotate_line, atomic_output, dump_value, parse_record, read_lines
 from dedup.records import Article, FieldMap, RecordError, article_from_record
 
-__all__ = ["InputError", "Scan", "scan_articles", "write_annotated", "worker_pool"]
+__all__ = [
+    "InputError",
+    "Scan",
+    "ReadAhead",
+    "read_ahead",
+    "scan_articles",
+    "write_annotated",
+    "worker_pool",
+    "pool_size",
+]
 
 OnError = Literal["fail", "skip"]
 Prepare = Callable[[Article, Mapping], Any]  # (article, its JSON record) -> what accept() receives
@@ -60,14 +70,36 @@ class Scan:
         return len(self.article_lines)
 
 
+_WORKER_NICENESS = 5
+
+
 def worker_pool(workers: int | None) -> Executor | None:
     """A process pool for the passes (``None`` for one process). Create it before any compiled
-    parallel kernel runs: on Linux it forks, which is only safe while this process has one thread."""
+    parallel kernel runs: on Linux it forks, which is only safe while this process has one thread.
+
+    The workers run at a lower priority: this process is the serial part of every pass (it
+    consumes their results in order), and on a machine with few cores it must not wait for a
+    core behind them.
+    """
     workers = os.cpu_count() or 1 if workers is None else workers
     if workers <= 1:
         return None
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_lower_priority,
+    )
+
+
+def pool_size(pool: Executor | None) -> int:
+    """Worker processes of a pool from :func:`worker_pool` (0 for none)."""
+    return 0 if pool is None else getattr(pool, "_max_workers", 2)
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError):
+        os.nice(_WORKER_NICENESS)
 
 
 # -- per-line work (shared by one process and the workers) ----------------------------------------
@@ -157,19 +189,65 @@ def _byte_ranges(path: Path, chunk: int) -> list[tuple[int, int]]:
 
 
 def _ordered(pool: Executor, fn, jobs: list[tuple], ahead: int) -> Iterator:
-    """Results of ``fn(*job)`` in job order, keeping at most ``ahead`` jobs in flight."""
+    """Results of ``fn(*job)`` in job order, keeping at most ``ahead`` jobs in flight.
+
+    The first ``ahead`` jobs are submitted at once, before the first result is asked for.
+    """
     pending: deque[Future] = deque()
     jobs_iter = iter(jobs)
     for job in jobs_iter:
         pending.append(pool.submit(fn, *job))
         if len(pending) >= ahead:
             break
+    return _drain(pool, fn, pending, jobs_iter)
+
+
+def _drain(pool: Executor, fn, pending: deque[Future], jobs_iter: Iterator) -> Iterator:
     while pending:
         result = pending.popleft().result()
         nxt = next(jobs_iter, None)
         if nxt is not None:
             pending.append(pool.submit(fn, *nxt))
         yield result
+
+
+@dataclass
+class ReadAhead:
+    """Pass 1 already running on worker processes (:func:`read_ahead`), for :func:`scan_articles`."""
+
+    path: Path
+    ranges: list[tuple[int, int]]
+    results: Iterator
+    prepare: Prepare
+    pack: Pack | None
+
+
+def read_ahead(
+    path: Path,
+    pool: Executor | None,
+    *,
+    prepare: Prepare,
+    fields: FieldMap,
+    pack: Pack | None = None,
+    ahead: int | None = None,
+) -> ReadAhead | None:
+    """Start the workers on pass 1 now, so they parse while this process does something else
+    (e.g. loads the compiled core); ``None`` when the input is read without workers.
+
+    ``ahead``: ranges in flight (submitted, or done and waiting for :func:`scan_articles`);
+    default two per worker. More lets the workers run on while this process is busy elsewhere,
+    at the cost of holding their results (about the size of the ranges' text).
+    """
+    if not _parallel(path, pool):
+        return None
+    ranges = _byte_ranges(path, _CHUNK_BYTES)
+    jobs = [(str(path), start, end, fields, prepare, pack) for start, end in ranges]
+    ahead = ahead or 2 * pool_size(pool)
+    return ReadAhead(path, ranges, _ordered(pool, _prepare_range, jobs, ahead), prepare, pack)
+
+
+def _parallel(path: Path, pool: Executor | None) -> bool:
+    return pool is not None and path.suffix != ".gz" and path.stat().st_size >= _MIN_PARALLEL_BYTES
 
 
 # -- pass 1 ---------------------------------------------------------------------------------------
@@ -188,6 +266,7 @@ def scan_articles(
     on_line: Callable[[int], None] | None = None,
     pack: Pack | None = None,
     accept_pack: Callable[[Any, np.ndarray], None] | None = None,
+    started: ReadAhead | None = None,
 ) -> Scan:
     """Pass 1: parse and validate each line, then ``accept(article, prepare(article, record))``.
 
@@ -199,6 +278,8 @@ def scan_articles(
     after the range ``accept_pack(packed, accepted)`` is called with which of those lines
     ``accept`` took. This moves compiled per-batch work (tokenising) out of this process. Without
     workers ``pack`` is not used and ``accept`` gets the payloads of ``prepare``.
+
+    ``started``: the workers' results from :func:`read_ahead` (same file, ``prepare`` and ``pack``).
     """
     name = display_name or str(path)
     scan = Scan(path)
@@ -228,8 +309,11 @@ def scan_articles(
             on_line(number)
         return error is None
 
-    parallel = pool is not None and path.suffix != ".gz" and path.stat().st_size >= _MIN_PARALLEL_BYTES
-    if not parallel:
+    if started is not None and (
+        started.path != path or started.prepare is not prepare or started.pack is not pack
+    ):
+        raise ValueError("started reads another file, or prepares or packs it differently")
+    if started is None and not _parallel(path, pool):
         for line in read_lines(path):
             if line.error is not None:
                 consume(line.error, None, None, line.raw)
@@ -241,14 +325,10 @@ def scan_articles(
                 continue
             consume(None, _slim(article), prepare(article, line.record), line.raw)
         return scan
-    ranges = _byte_ranges(path, _CHUNK_BYTES)
     if pack is not None and accept_pack is None:
         raise ValueError("pack needs accept_pack")
-    jobs = [(str(path), start, end, fields, prepare, pack) for start, end in ranges]
-    ahead = 2 * getattr(pool, "_max_workers", 2)
-    for (start, end), (entries, packed) in zip(
-        ranges, _ordered(pool, _prepare_range, jobs, ahead), strict=True
-    ):
+    started = started or read_ahead(path, pool, prepare=prepare, fields=fields, pack=pack)
+    for (start, end), (entries, packed) in zip(started.ranges, started.results, strict=True):
         scan.chunks.append((start, end, scan.lines))
         accepted = []
         for error, article, payload, raw in entries:
@@ -368,7 +448,7 @@ def write_annotated(
                 )
             )
             article += n
-        ahead = 2 * getattr(pool, "_max_workers", 2)
+        ahead = 2 * pool_size(pool)
         for block in _ordered(pool, _annotate_range, jobs, ahead):
             out.write(block)
         return article

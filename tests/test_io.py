@@ -267,13 +267,27 @@ def test_worker_processes_give_the_same_lines_rejects_and_output(tmp_path, monke
             lines.append(json.dumps({"id": f"r{i}", "title": f"t{i}", "text": f"body {i % 5} words"}) + "\n")
     path = write_jsonl(tmp_path / "in.jsonl", lines)
     results = []
-    for workers in (1, 2):
-        writer = RejectWriter(tmp_path / f"rejects{workers}.jsonl")
+    # one process; workers that tokenise; workers started ahead that only parse (this process tokenises)
+    for workers, mode in ((1, "pack"), (2, "pack"), (2, "ahead")):
+        writer = RejectWriter(tmp_path / f"rejects{workers}{mode}.jsonl")
         finder = DupFinder()
         with worker_pool(workers) or contextlib.nullcontext() as pool:
-            scanned = scan(path, finder, on_error="skip", rejects=writer, pool=pool)
+            if mode == "pack":
+                scanned = scan(path, finder, on_error="skip", rejects=writer, pool=pool)
+            else:
+                started = runner.read_ahead(path, pool, prepare=shingle_text, fields=FieldMap(), ahead=50)
+                scanned = scan_articles(
+                    path,
+                    finder.add_prepared,
+                    prepare=shingle_text,
+                    fields=FieldMap(),
+                    on_error="skip",
+                    rejects=writer,
+                    pool=pool,
+                    started=started,
+                )
             written = write_annotated(
-                scanned, tmp_path / f"out{workers}.jsonl", {"n": list(range(scanned.articles))}, pool
+                scanned, tmp_path / f"out{workers}{mode}.jsonl", {"n": list(range(scanned.articles))}, pool
             )
         writer.close()
         assert written + writer.count == scanned.lines == 60
@@ -283,11 +297,28 @@ def test_worker_processes_give_the_same_lines_rejects_and_output(tmp_path, monke
                 list(scanned.article_lines),
                 finder._ids,
                 finder.finish().canonical.tolist(),  # workers tokenised (repeated ids dropped after)
-                (tmp_path / f"rejects{workers}.jsonl").read_bytes(),
-                (tmp_path / f"out{workers}.jsonl").read_bytes(),
+                (tmp_path / f"rejects{workers}{mode}.jsonl").read_bytes(),
+                (tmp_path / f"out{workers}{mode}.jsonl").read_bytes(),
             )
         )
-    assert results[0] == results[1]
+    assert results[0] == results[1] == results[2]
+
+
+def test_read_ahead_belongs_to_one_file_and_workers_yield_to_this_process(tmp_path, monkeypatch):
+    import os
+
+    import dedup.runner as runner
+
+    monkeypatch.setattr(runner, "_MIN_PARALLEL_BYTES", 0)
+    path = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "x"}])
+    with worker_pool(2) as pool:
+        assert runner.pool_size(pool) == 2
+        assert pool.submit(os.nice, 0).result() >= os.nice(0) + 1  # lower priority than this process
+        started = runner.read_ahead(path, pool, prepare=shingle_text, fields=FieldMap())
+        finder = DupFinder()
+        with pytest.raises(ValueError, match="prepares or packs it differently"):
+            scan(path, finder, on_error="fail", rejects=RejectWriter(None), pool=pool, started=started)
+    assert runner.read_ahead(path, None, prepare=shingle_text, fields=FieldMap()) is None
 
 
 def test_workers_splice_fields_into_records_exactly_as_annotate_line_does(tmp_path):
