@@ -468,7 +468,7 @@ def near_dups(
         _on_ray(input, output, rejects, config, None, None, fields, on_error, address, workers, quiet)
         return
 
-    from dedup.normalize import shingle_text
+    from dedup.normalize import encode_texts, shingle_text
     from dedup.runner import read_ahead, scan_articles, worker_pool, write_annotated
 
     with _accounted(rejects) as tally:
@@ -495,7 +495,7 @@ def near_dups(
                 display_name=input if input != "-" else "<stdin>",
                 pool=pool,
                 pack=pack,
-                accept_pack=finder.add_tokens if pack else None,
+                accept_pack=finder.add_encoded if pack is encode_texts else finder.add_tokens,
                 started=reading,
             )
             result = finder.finish()
@@ -1357,17 +1357,20 @@ _READ_AHEAD = 16  # input ranges (8 MB each) the workers may parse ahead of this
 
 
 def _tokenizing_workers(pool):
-    """The ``pack`` step for stage 1's workers: tokenise in them, or (``None``) here.
+    """The ``pack`` step for stage 1's workers: tokenise in them, or only encode there and
+    tokenise here.
 
-    With a few workers, they only parse and clean, and are forked before the compiled core is
+    With a few workers, they parse, clean and encode, and are forked before the compiled core is
     loaded (about a second) so they start at once while this process loads it; this process then
-    tokenises (~17 us per article). With four or more, this process would become the bottleneck,
+    tokenises (~12 us per article). With four or more, this process would become the bottleneck,
     so the tokeniser is loaded first and the workers, forked after, inherit it and tokenise too.
     """
     from dedup.runner import pool_size
 
     if pool_size(pool) < 4:
-        return None
+        from dedup.normalize import encode_texts
+
+        return encode_texts  # numpy only: the texts come back as one buffer per range
     from dedup.neardup import tokenize_texts
     from dedup.shingle import warm_tokenizer
 

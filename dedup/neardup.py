@@ -26,7 +26,7 @@ from dedup.lsh import band_keys, candidate_pairs, lsh_params
 from dedup.minhash import signatures
 from dedup.normalize import article_text
 from dedup.records import Article, ArticleId, FieldMap, RecordError, article_from_record
-from dedup.shingle import TokenBatch, shingle_sets, take_docs, tokenize
+from dedup.shingle import TokenBatch, shingle_sets, take_docs, tokenize, tokenize_encoded
 from dedup.spill import Spill, Spilled
 
 __all__ = [
@@ -216,6 +216,15 @@ class DupFinder:
         self._awaiting = 0
         if batch.n_docs:
             self._keep(batch)
+
+    def add_encoded(self, encoded: tuple[np.ndarray, np.ndarray], accepted: np.ndarray | None = None) -> None:
+        """:meth:`add_tokens` for texts sent as one UTF-8 buffer (:func:`~dedup.normalize.encode_texts`
+        in a worker that has no compiled code loaded): they are tokenised here."""
+        self._check_open()
+        t = time.perf_counter()
+        batch = tokenize_encoded(*encoded)
+        self._seconds["tokenize"] = self._seconds.get("tokenize", 0.0) + time.perf_counter() - t
+        self.add_tokens(batch, accepted)
 
     def _check_open(self) -> None:
         if self._spent:

@@ -13,7 +13,18 @@ import html
 import re
 import unicodedata
 
-__all__ = ["clean_text", "normalize_text", "strip_junk", "article_text", "shingle_text", "JUNK_LINE_PATTERNS"]
+import numpy as np
+
+__all__ = [
+    "clean_text",
+    "normalize_text",
+    "strip_junk",
+    "article_text",
+    "shingle_text",
+    "encode_batch",
+    "encode_texts",
+    "JUNK_LINE_PATTERNS",
+]
 
 _TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,500})?/?>")
 # block-level tags end a line, so junk lines and boilerplate stay lines in HTML bodies
@@ -193,3 +204,21 @@ def article_text(title: str, text: str) -> str:
     """
     head = clean_text(title).replace("\n", " ") if title else ""
     return head + "\n" + strip_junk(clean_text(text))
+
+
+def encode_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate texts as UTF-8 into one byte buffer, with the start offset of each text (and
+    the end of the last): what the compiled tokeniser (``dedup.shingle``) reads."""
+    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    buf = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    return buf, offsets
+
+
+def encode_texts(texts: list[str]) -> tuple[tuple[np.ndarray, np.ndarray], list[None]]:
+    """Worker-side packing (see :func:`dedup.runner.scan_articles`) that needs no compiled code:
+    a range's cleaned texts become one UTF-8 buffer (:func:`encode_batch`), sent as one block
+    instead of a string per article, and the articles go on without their text."""
+    return encode_batch(texts), [None] * len(texts)

@@ -28,12 +28,14 @@ import numpy as np
 from numba import njit, prange
 
 from dedup.arrays import concat_ranges
+from dedup.normalize import encode_batch
 
 __all__ = [
     "TokenBatch",
     "ShingleBatch",
     "encode_batch",
     "tokenize",
+    "tokenize_encoded",
     "case_folds",
     "take_docs",
     "warm_tokenizer",
@@ -83,16 +85,6 @@ class ShingleBatch:
     @property
     def sizes(self) -> np.ndarray:
         return np.diff(self.offsets)
-
-
-def encode_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate texts as UTF-8 into one byte buffer, with the start offset of each text."""
-    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
-    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    buf = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    return buf, offsets
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,8 +494,12 @@ def tokenize(texts: list[str]) -> TokenBatch:
 
     Tokens are case-folded here (as ``str.casefold`` would), so the texts may come in any case.
     """
-    buf, doc_off = encode_batch(texts)
-    n_docs = len(texts)
+    return tokenize_encoded(*encode_batch(texts))
+
+
+def tokenize_encoded(buf: np.ndarray, doc_off: np.ndarray) -> TokenBatch:
+    """:func:`tokenize` of texts already in one UTF-8 buffer (:func:`~dedup.normalize.encode_batch`)."""
+    n_docs = len(doc_off) - 1
     max_tokens = len(buf) // 2 + n_docs + 1
     max_lines = int(np.count_nonzero(buf == 10)) + n_docs + 1
     tokens = np.empty(max_tokens, dtype=np.uint32)

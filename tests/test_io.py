@@ -355,3 +355,36 @@ def test_workers_splice_fields_into_records_exactly_as_annotate_line_does(tmp_pa
         {"id": "e", "dup_group": "e"},
         {"id": "f", "dup_group": "e"},
     ]
+
+
+def test_workers_that_only_encode_give_the_same_groups(tmp_path, monkeypatch):
+    # the few-cores mode of near-dups: workers send one UTF-8 buffer per range, this process tokenises
+    import dedup.runner as runner
+    from dedup.normalize import encode_texts
+
+    monkeypatch.setattr(runner, "_CHUNK_BYTES", 300)
+    monkeypatch.setattr(runner, "_MIN_PARALLEL_BYTES", 0)
+    records = [
+        {"id": f"r{i}", "title": f"Storm {i % 4}", "text": f"The storm hit Café {i % 4} ẞtraße again, twice."}
+        for i in range(40)
+    ]
+    records[7]["id"] = "r3"  # a repeated id: rejected after the worker encoded it
+    path = write_jsonl(tmp_path / "in.jsonl", records)
+    alone = DupFinder()
+    scan(path, alone, on_error="skip", rejects=RejectWriter(None))
+    encoded = DupFinder()
+    with worker_pool(2) as pool:
+        scan_articles(
+            path,
+            encoded.add_prepared,
+            prepare=shingle_text,
+            fields=FieldMap(),
+            on_error="skip",
+            rejects=RejectWriter(None),
+            pool=pool,
+            pack=encode_texts,
+            accept_pack=encoded.add_encoded,
+        )
+    assert len(encoded) == 39
+    assert encoded._ids == alone._ids
+    assert encoded.finish().canonical.tolist() == alone.finish().canonical.tolist()
