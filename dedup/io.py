@@ -169,7 +169,14 @@ def dump_value(value: Any) -> bytes:
 
 @contextlib.contextmanager
 def atomic_output(path: str | Path | None) -> Iterator[IO[bytes]]:
-    """A binary stream that becomes ``path`` only if the block completes; ``-``/None is stdout."""
+    """A binary stream that becomes ``path`` only if the block completes; ``-``/None is stdout.
+
+    Atomic, not durable: a run that fails or is killed never leaves a partial file under the
+    real name, but the file is not flushed to the device before the rename (the kernel writes it
+    within seconds). An fsync of the output cost 0.13-0.7 s per 75 MB here, and a power cut right
+    after a run is one more reason to rerun it; the index (``dedup ingest``), which must survive
+    one, flushes its own files.
+    """
     if path is None or str(path) == "-":
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
@@ -184,7 +191,6 @@ def atomic_output(path: str | Path | None) -> Iterator[IO[bytes]]:
             if stream is not raw:
                 stream.close()
             raw.flush()
-            os.fsync(raw.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
