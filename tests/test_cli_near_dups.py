@@ -361,3 +361,15 @@ def test_console_entry_point_streams_output_and_exit_statuses(corpus_path, tmp_p
     proc = _console(["near-dups", "--no-such-option"])
     assert proc.returncode == 2
     assert b"No such option" in proc.stderr
+
+
+def test_compiled_core_loads_with_scipy_hidden_only_while_numba_starts():
+    code = (
+        "import sys\nfrom dedup.cli import _load_compiled_core\n_load_compiled_core()\n"
+        "assert 'numba' in sys.modules and sys.modules.get('scipy', 0) is not None\n"
+        "import scipy.linalg\nprint(scipy.linalg.norm([3.0, 4.0]))\n"
+        "from dedup.shingle import tokenize\nprint(tokenize(['Storm hits\\nThe storm hit.']).tokens.size)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["5.0", "5"]
