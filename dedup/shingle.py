@@ -20,9 +20,12 @@ versions of the compiled ones) so that any shingle can be hashed outside this mo
 
 from __future__ import annotations
 
+import contextlib
+import os
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
@@ -155,6 +158,33 @@ def case_folds() -> tuple[np.ndarray, np.ndarray]:
     offsets.setflags(write=False)
     pool.setflags(write=False)
     return offsets, pool
+
+
+def unicode_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`char_classes` and :func:`case_folds` (offsets, pool), from a file beside numba's
+    cache of this module when one is there: building them is ~0.1 s of every process start."""
+    return _stored_tables(Path(__file__).parent / "__pycache__")
+
+
+@lru_cache(maxsize=1)
+def _stored_tables(directory: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    stamp = os.stat(__file__).st_mtime_ns  # rebuilt when this module (which defines them) changes
+    path = directory / f"dedup-unicode-{unicodedata.unidata_version}-{stamp}.npz"
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        with np.load(path) as stored:
+            tables = stored["classes"], stored["fold_offsets"], stored["fold_pool"]
+        for table in tables:
+            table.setflags(write=False)
+        return tables
+    tables = (char_classes(), *case_folds())
+    with contextlib.suppress(OSError):  # a read-only install: build them each time
+        for old in directory.glob("dedup-unicode-*.npz"):
+            old.unlink()
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, classes=tables[0], fold_offsets=tables[1], fold_pool=tables[2])
+        os.replace(tmp, path)
+    return tables
 
 
 @njit(cache=True)
@@ -507,11 +537,11 @@ def tokenize_encoded(buf: np.ndarray, doc_off: np.ndarray) -> TokenBatch:
     line_hash = np.empty(max_lines, dtype=np.uint64)
     line_sentence = np.empty(max_lines, dtype=np.bool_)
     doc_line_off = np.empty(n_docs + 1, dtype=np.int64)
-    fold_off, fold_pool = case_folds()
+    classes, fold_off, fold_pool = unicode_tables()
     nt, nl = _tokenize(
         buf,
         doc_off,
-        char_classes(),
+        classes,
         fold_off,
         fold_pool,
         tokens,

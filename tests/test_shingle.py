@@ -400,3 +400,15 @@ def test_long_articles_get_the_reference_shingle_set():
     for d, text in enumerate(texts):
         lines = ref_lines(text)
         assert doc_set(sets, d).tolist() == sorted(ref_set(lines, [True] * len(lines), 3))
+
+
+def test_unicode_tables_are_stored_once_and_read_back_equal(tmp_path):
+    from dedup.shingle import _stored_tables, char_classes
+
+    built = (char_classes(), *case_folds())
+    first = _stored_tables.__wrapped__(tmp_path)  # builds and stores
+    assert len(list(tmp_path.glob("dedup-unicode-*.npz"))) == 1
+    again = _stored_tables.__wrapped__(tmp_path)  # reads the file
+    missing = _stored_tables.__wrapped__(tmp_path / "no" / "such" / "dir")  # cannot store: builds
+    for tables in (first, again, missing):
+        assert all(np.array_equal(a, b) for a, b in zip(tables, built, strict=True))
