@@ -85,11 +85,20 @@ def worker_pool(workers: int | None) -> Executor | None:
     if workers <= 1:
         return None
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return ProcessPoolExecutor(
+    return _WorkerPool(
         max_workers=workers,
         mp_context=multiprocessing.get_context(method),
         initializer=_lower_priority,
     )
+
+
+class _WorkerPool(ProcessPoolExecutor):
+    """A process pool that, left by an error (e.g. a bad line in ``fail`` mode), drops the ranges
+    still queued instead of parsing them all before the error reaches the user."""
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self.shutdown(wait=True, cancel_futures=exc_type is not None)
+        return False
 
 
 def pool_size(pool: Executor | None) -> int:

@@ -388,3 +388,21 @@ def test_workers_that_only_encode_give_the_same_groups(tmp_path, monkeypatch):
     assert len(encoded) == 39
     assert encoded._ids == alone._ids
     assert encoded.finish().canonical.tolist() == alone.finish().canonical.tolist()
+
+
+def _nap(seconds: float) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_worker_pool_left_by_an_error_drops_queued_work():
+    futures = []
+    with pytest.raises(InputError), worker_pool(2) as pool:
+        futures = [pool.submit(_nap, 0.05) for _ in range(40)]
+        raise InputError("in.jsonl:3: malformed JSON")
+    assert any(f.cancelled() for f in futures)
+    with worker_pool(2) as pool:  # left normally: everything queued still runs
+        futures = [pool.submit(_nap, 0.01) for _ in range(10)]
+    assert [f.result() for f in futures] == [0.01] * 10
