@@ -221,10 +221,7 @@ class DupFinder:
         """:meth:`add_tokens` for texts sent as one UTF-8 buffer (:func:`~dedup.normalize.encode_texts`
         in a worker that has no compiled code loaded): they are tokenised here."""
         self._check_open()
-        t = time.perf_counter()
-        batch = tokenize_encoded(*encoded)
-        self._seconds["tokenize"] = self._seconds.get("tokenize", 0.0) + time.perf_counter() - t
-        self.add_tokens(batch, accepted)
+        self.add_tokens(self._tokenized(tokenize_encoded, *encoded), accepted)
 
     def _check_open(self) -> None:
         if self._spent:
@@ -232,11 +229,16 @@ class DupFinder:
 
     def _flush(self) -> None:
         if self._pending:
-            t = time.perf_counter()
-            batch = tokenize(self._pending)
+            batch = self._tokenized(tokenize, self._pending)
             self._pending = []
-            self._seconds["tokenize"] = self._seconds.get("tokenize", 0.0) + time.perf_counter() - t
             self._keep(batch)
+
+    def _tokenized(self, tokenizer, *texts) -> TokenBatch:
+        """``tokenizer(*texts)``, its time counted as this finder's tokenising time."""
+        t = time.perf_counter()
+        batch = tokenizer(*texts)
+        self._seconds["tokenize"] = self._seconds.get("tokenize", 0.0) + time.perf_counter() - t
+        return batch
 
     def _keep(self, batch: TokenBatch) -> None:
         """Hold a tokenised batch until finish(); a big corpus parks its tokens on disk."""

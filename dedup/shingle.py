@@ -254,11 +254,10 @@ def _hash_utf8(h, c):
 
 @njit(cache=True, inline="always")
 def _feed(c, table, tokens, nt, th, in_tok):
-    """One (case-folded) code point into the token being built: ``(nt, th, in_tok)`` after it."""
+    """One code point (already case-folded; ASCII letters take the written-out path in
+    :func:`_tokenize`) into the token being built: ``(nt, th, in_tok)`` after it."""
     cls = _char_class(c, table) if c != 10 else 0
     if cls == 1:
-        if 65 <= c <= 90:
-            c += 32
         th = _hash_utf8(th, c)
         in_tok = True
     elif cls == 0 or cls == 3:
