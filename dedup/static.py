@@ -26,7 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["static_model", "static_model_path", "StaticEncoder", "distill_static", "STATIC_VERSION"]
+__all__ = [
+    "static_model",
+    "static_model_path",
+    "is_distilled",
+    "StaticEncoder",
+    "distill_static",
+    "STATIC_VERSION",
+]
 
 STATIC_VERSION = "minilm-pca256-sif1e-4-v1"
 _PCA_DIMS = 256
@@ -120,10 +127,15 @@ def static_model(cache_dir: Path, device: str = "cpu"):
     return st
 
 
+def is_distilled(cache_dir: Path) -> bool:
+    """Whether ``cache_dir`` holds the static model already (distilling it takes about a minute)."""
+    return (cache_dir / f"static-{STATIC_VERSION}" / "dedup_static.json").exists()
+
+
 def static_model_path(cache_dir: Path) -> Path:
     """Where the static model lives; distilled there on first use."""
     path = cache_dir / f"static-{STATIC_VERSION}"
-    if not (path / "dedup_static.json").exists():
+    if not is_distilled(cache_dir):
         distill_static(path)
     return path
 

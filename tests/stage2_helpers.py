@@ -266,38 +266,64 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 @functools.cache
-def minilm_model():
-    """The packaged MiniLM as a loaded :class:`dedup.embed.Embedder` (one load per process)."""
-    return _load_embedder("minilm", batch_size=16, device="cpu")
+def minilm_model(max_seq_length: int = 64):
+    """The packaged MiniLM as a loaded :class:`dedup.embed.Embedder` (one load per process and length)."""
+    return _load_embedder("minilm", max_seq_length=max_seq_length, batch_size=16, device="cpu")
+
+
+@functools.cache
+def _static_model(cache_dir: Path):
+    return _load_embedder("static", cache_dir=cache_dir)
 
 
 class Shared:
-    """Stands in for :func:`dedup.embed.load_embedder`: the packaged MiniLM comes from the one loaded
-    copy (so pipeline and CLI tests do not reload it); any other model is loaded for real. Counts calls."""
+    """Stands in for :func:`dedup.embed.load_embedder`: the packaged MiniLM comes from one loaded copy
+    per length (so pipeline and CLI tests do not reload it), and the static model it is blended with
+    from the session's distilled one (``static_dir``); any other model is loaded for real. Counts calls."""
 
-    def __init__(self, real):
+    def __init__(self, real, static_dir: Path):
         self.real = real
+        self.static_dir = static_dir
         self.calls: list[str] = []
+        self.settings: list[tuple[str, int, float]] = []  # (model, max_seq_length, static_weight) per call
 
-    def __call__(self, model="minilm", *, max_seq_length=64, batch_size=64, device="auto", cache_dir=None):
-        from dedup.embed import Embedder
+    def __call__(
+        self,
+        model="minilm",
+        *,
+        max_seq_length=64,
+        static_weight=0.0,
+        batch_size=64,
+        device="auto",
+        cache_dir=None,
+    ):
+        from dedup.embed import Embedder, blend
 
         self.calls.append(model)
-        if model == "minilm" and max_seq_length == 64:
-            shared = minilm_model()
-            return Embedder(shared.model, shared.name, batch_size)
-        return self.real(
-            model, max_seq_length=max_seq_length, batch_size=batch_size, device=device, cache_dir=cache_dir
-        )
+        self.settings.append((model, max_seq_length, static_weight))
+        if model == "minilm":
+            shared = minilm_model(max_seq_length)
+            one = Embedder(shared.model, shared.name, batch_size)
+        else:
+            one = self.real(
+                model,
+                max_seq_length=max_seq_length,
+                batch_size=batch_size,
+                device=device,
+                cache_dir=cache_dir,
+            )
+        if static_weight and model != "static":
+            return blend(one, _static_model(self.static_dir), static_weight)
+        return one
 
 
 @pytest.fixture
-def shared_model(monkeypatch, tmp_path):
+def shared_model(monkeypatch, tmp_path, static_dir):
     """Reuse the loaded MiniLM in anything that calls ``load_embedder``; cache under ``tmp_path``."""
     import dedup.embed
 
     monkeypatch.setenv("DEDUP_CACHE_DIR", str(tmp_path / "default-cache"))
-    loader = Shared(_load_embedder)
+    loader = Shared(_load_embedder, static_dir)
     monkeypatch.setattr(dedup.embed, "load_embedder", loader)
     return loader
 
@@ -315,10 +341,16 @@ def spy_encode(monkeypatch) -> list[str]:
     encoded: list[str] = []
     real = Embedder.encode
     reference = set(reference_texts())
+    depth = [0]  # a blend's two models encode inside its own call: count the outer call only
 
     def spy(self, texts):
-        encoded.extend(t for t in texts if t not in reference)
-        return real(self, texts)
+        if depth[0] == 0:
+            encoded.extend(t for t in texts if t not in reference)
+        depth[0] += 1
+        try:
+            return real(self, texts)
+        finally:
+            depth[0] -= 1
 
     monkeypatch.setattr(Embedder, "encode", spy)
     return encoded

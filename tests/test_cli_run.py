@@ -80,14 +80,14 @@ def events_path(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def expected(tmp_path_factory):
+def expected(tmp_path_factory, static_dir):
     """What the library gives for the corpus: the CLI must give the same."""
     from stage2_helpers import Shared, _load_embedder
 
     import dedup.embed
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(dedup.embed, "load_embedder", Shared(_load_embedder))
+    mp.setattr(dedup.embed, "load_embedder", Shared(_load_embedder, static_dir))
     try:
         config = PipelineConfig(stories=StoryConfig(cache_dir=str(tmp_path_factory.mktemp("lib"))))
         return Pipeline(config).run(build_events())
@@ -402,6 +402,17 @@ def test_cluster_on_near_dups_output_clusters_canonicals_only(invoke, events_pat
         assert set(s["dup_groups"]) == {
             story_id for story_id in s["dup_groups"] if story_id not in CANONICAL_OF
         }
+
+
+def test_transformer_length_and_static_weight_reach_the_model(invoke, shared_model, events_path, tmp_path):  # noqa: F811
+    out = tmp_path / "out.jsonl"
+    assert invoke("cluster", events_path, "-o", out, "-q").exit_code == 0
+    assert shared_model.settings[-1] == ("minilm", 16, 0.5)  # the default: MiniLM on the headline + static
+    result = invoke("cluster", events_path, "-o", out, "-q", "--static-weight", "0", "--max-seq-length", "64")
+    assert result.exit_code == 0, result.output
+    assert shared_model.settings[-1] == ("minilm", 64, 0.0)
+    result = invoke("cluster", events_path, "-o", out, "-q", "--static-weight", "1")
+    assert result.exit_code == 2 and "static_weight must be in [0, 1)" in result.stderr
 
 
 def test_cluster_on_plain_jsonl_clusters_every_record(invoke, events_path, tmp_path, monkeypatch):

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from stage2_helpers import minilm_model
 
 from dedup.embed import (
+    BlendedEncoder,
     Embedder,
     EmbeddingCache,
     ModelNotFound,
+    blend,
     default_cache_dir,
     embed_all,
     embed_text,
@@ -324,3 +327,72 @@ def test_embed_all_second_run_with_minilm_calls_the_model_zero_times(tmp_path, m
     other = EmbeddingCache(tmp_path, "static:minilm-pca256-sif1e-4-v1")
     assert not other.get([EmbeddingCache.key(t) for t in texts], 384)[1].any()
     other.close()
+
+
+# -- the default blend: the transformer reads the headline, the static model the lead ------------------
+
+
+def test_blend_cosine_is_the_weighted_mean_of_the_two_models_cosines():
+    first, second = Embedder(FakeModel(8), "a"), Embedder(FakeModel(5), "b")
+    blended = blend(first, second, 0.3)
+    assert blended.dim == 13 and blended.name == "a+b*0.3"
+    v = blended.encode(TEXTS)
+    assert v.shape == (7, 13) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-6)
+    a, b = first.encode(TEXTS), second.encode(TEXTS)
+    np.testing.assert_allclose(v @ v.T, 0.7 * (a @ a.T) + 0.3 * (b @ b.T), atol=1e-6)
+    assert blended.encode([]).shape == (0, 13)
+    for weight in (0.0, 1.0, -0.2):
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            blend(first, second, weight)
+
+
+def test_default_story_embedder_blends_minilm_on_the_headline_with_the_static_model(static_dir):
+    from dedup.config import StoryConfig
+    from dedup.embed import story_embedder
+
+    config = StoryConfig(cache_dir=str(static_dir), device="cpu")
+    embedder = story_embedder(config)
+    assert embedder.name == "all-MiniLM-L6-v2@16+static:minilm-pca256-sif1e-4-v1*0.5"
+    assert embedder.dim == 384 + 256
+    minilm = embedder.model.first
+    assert minilm.model.max_seq_length == 16
+    texts = [
+        "Storm surge floods harbour town. The tidal barrier failed to close as water rose over the quay.",
+        "Harbour town flooded by storm surge. Residents pumped water from cellars all of Wednesday.",
+        "Laptop batteries recalled over fire risk. The maker said 90,000 packs could overheat.",
+    ]
+    v = embedder.encode(texts)
+    static = load_embedder("static", cache_dir=static_dir).encode(texts)
+    np.testing.assert_allclose(v[:, :384], minilm.encode(texts) * np.sqrt(0.5), atol=1e-5)
+    np.testing.assert_allclose(v[:, 384:], static * np.sqrt(0.5), atol=1e-6)
+    # MiniLM reads 16 word pieces (the headline and the lead's first words); the static model the rest
+    longer = embedder.encode([t + " Officials promised a full inquiry into the causes." for t in texts])
+    np.testing.assert_allclose(longer[:, :384], v[:, :384], atol=1e-5)
+    assert np.all(np.abs(longer[:, 384:] - v[:, 384:]).max(axis=1) > 1e-3)
+    sim = v @ v.T
+    assert sim[0, 1] > sim[0, 2] + 0.2
+    # no blend: the fast mode, a zero weight, or the static model named as the model
+    for plain in (StoryConfig(fast=True), StoryConfig(static_weight=0.0), StoryConfig(model="static")):
+        loaded = story_embedder(replace(plain, cache_dir=str(static_dir), device="cpu"))
+        assert not isinstance(loaded.model, BlendedEncoder)
+
+
+def test_static_weight_is_checked():
+    from dedup.config import StoryConfig
+
+    assert StoryConfig().blend_weight == 0.5 and StoryConfig(fast=True).blend_weight == 0.0
+    for weight in (1.0, -0.1):
+        with pytest.raises(ValueError, match="static_weight"):
+            StoryConfig(static_weight=weight)
+
+
+def test_loading_phase_says_when_the_static_model_is_distilled(static_dir, tmp_path):
+    from dedup.config import StoryConfig
+    from dedup.embed import loading_phase
+
+    assert loading_phase(StoryConfig(cache_dir=str(static_dir))) == "loading the embedding model"
+    empty = str(tmp_path / "empty")
+    assert "distilling" in loading_phase(StoryConfig(cache_dir=empty))
+    assert "distilling" in loading_phase(StoryConfig(cache_dir=empty, fast=True))
+    assert loading_phase(StoryConfig(cache_dir=empty, static_weight=0.0)) == "loading the embedding model"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -289,6 +291,23 @@ def test_story_model_settings_are_fixed_when_the_index_is_created(static_dir, tm
         Index.open(tmp_path / "idx", IndexConfig())
     with Index.open(tmp_path / "idx", fast_config(static_dir, tmp_path, threshold=0.2)) as index:
         assert index.config.stories.threshold == 0.2  # the threshold may change between runs
+
+
+def test_an_index_from_before_the_static_blend_keeps_embedding_with_the_transformer_alone(tmp_path):
+    # indexes written before static_weight existed stored no such field: their vectors are MiniLM's
+    config = IndexConfig(stories=StoryConfig(max_seq_length=64, static_weight=0.0, cache_dir=str(tmp_path)))
+    Index.open(tmp_path / "idx", config).close()
+    db = sqlite3.connect(tmp_path / "idx" / "index.sqlite")
+    stored = json.loads(db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+    assert stored["stories"].pop("static_weight") == 0.0
+    with db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(stored),))
+    db.close()
+    assert Index.stored_config(tmp_path / "idx").stories.static_weight == 0.0
+    with Index.open(tmp_path / "idx") as index:
+        assert index.config.stories.blend_weight == 0.0
+    with pytest.raises(IndexMismatch, match="story features"):  # today's default blends: not comparable
+        Index.open(tmp_path / "idx", IndexConfig(stories=StoryConfig(max_seq_length=64)))
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "uci_stories.jsonl").exists(), reason="needs ../shared/data")
