@@ -127,28 +127,34 @@ def measure_embedding(quick: bool) -> list[dict]:
     return rows
 
 
-def run_stage2(cluster_sizes: list[int], baseline_max: int, quick: bool) -> dict:
+def measure_clustering(cluster_sizes: list[int], baseline_max: int, dim: int) -> list[dict]:
+    """dedup's clustering and the BERTopic-style baseline on generated embeddings, one process each."""
+    rows = []
+    for n in cluster_sizes:
+        for tool in ("cluster", "baseline"):
+            if tool == "baseline" and n > baseline_max:
+                continue
+            result, run = _json_run([tool, str(n), str(dim)], timeout=7200)
+            if result:
+                result["wall_seconds"] = run.seconds
+                result["peak_rss_mb"] = run.peak_rss_mb
+                rows.append(result)
+                print(
+                    f"{result['tool']:>12} {n:>9,} {dim}-d: {run.seconds:8.1f} s {run.peak_rss_mb:8.0f} MB bF {result['bcubed_f1']:.3f}",
+                    flush=True,
+                )
+    return rows
+
+
+def run_stage2(cluster_sizes: list[int], baseline_max: int, quick: bool, dim: int) -> dict:
     report: dict = {
         "stage": 2,
         "machine": machine(),
         "command": " ".join(sys.argv),
         "embed": measure_embedding(quick),
-        "cluster": [],
     }
     report["seqlen"], _ = _json_run(["seqlen", "300" if quick else "800"])
-    for n in cluster_sizes:
-        for tool in ("cluster", "baseline"):
-            if tool == "baseline" and n > baseline_max:
-                continue
-            result, run = _json_run([tool, str(n)], timeout=7200)
-            if result:
-                result["wall_seconds"] = run.seconds
-                result["peak_rss_mb"] = run.peak_rss_mb
-                report["cluster"].append(result)
-                print(
-                    f"{result['tool']:>12} {n:>9,}: {run.seconds:8.1f} s {run.peak_rss_mb:8.0f} MB bF {result['bcubed_f1']:.3f}",
-                    flush=True,
-                )
+    report["cluster"] = measure_clustering(cluster_sizes, baseline_max, dim)
     if (SHARED_DATA / "uci_stories.jsonl").exists():
         result, _ = _json_run(["quality"], timeout=7200)
         report["quality"] = result
@@ -164,41 +170,57 @@ def stage2_markdown(report: dict) -> str:
         "",
     ]
     rows += ["### Embedding throughput (one process per mode, model load excluded)", ""]
-    if report.get("embed_command"):
-        rows += [f"Re-measured with `{report['embed_command']}`.", ""]
+    remeasured = dict(report.get("remeasured", {}))
+    if report.get("embed_command") and "embedding" not in remeasured:  # results written before --only
+        remeasured["embedding"] = report["embed_command"]
+    if remeasured.get("embedding"):
+        rows += [f"Re-measured with `{remeasured['embedding']}`.", ""]
     rows += [
-        "| mode | input | articles | articles/s | model load s | peak RSS MB | load average at start |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| mode | input | articles | articles/s (median of 3 passes) | passes | model load s | peak RSS MB | load average at start |",
+        "|---|---|---:|---:|---|---:|---:|---:|",
     ]
     for e in report["embed"]:
+        passes = ", ".join(f"{x:,.0f}" for x in e.get("runs_docs_per_s", []))
         rows.append(
-            f"| {e['mode']} | {e['input']} | {e['n']:,} | {e['docs_per_s']:,.0f} | {e['load_s']:.1f} | "
+            f"| {e['mode']} | {e['input']} | {e['n']:,} | {e['docs_per_s']:,.0f} | {passes} | {e['load_s']:.1f} | "
             f"{e['peak_rss_mb']:,.0f} | {e.get('load_average_at_start', '')} |"
         )
     if (report.get("seqlen") or {}).get("rows"):
         sl = report["seqlen"]
         rows += [
             "",
-            f"### Default model: input length against speed ({sl['n']} BBC headline + lead texts)",
+            f"### Default model: what MiniLM reads against speed ({sl['n']} BBC headline + lead texts)",
             "",
-            "kNN@10 overlap with the neighbours at 128 word pieces, and category purity@10 (share of an article's",
-            "10 nearest neighbours in its own BBC category); `static` is the fast mode, for reference.",
+            "MiniLM reading N word pieces, alone or blended half and half with the static model reading the",
+            "whole headline + lead (the default: N = 16, about the headline). kNN@10 overlap with MiniLM's",
+            "neighbours at 128 pieces, and category purity@10 (share of an article's 10 nearest neighbours in",
+            "its own BBC category).",
             "",
-            "| max_seq_length | docs/s | kNN@10 overlap with 128 | category purity@10 |",
+            "| configuration | docs/s | kNN@10 overlap with MiniLM 128 | category purity@10 |",
             "|---|---:|---:|---:|",
         ]
         for r in sl["rows"]:
+            label = r.get("configuration") or r["max_seq_length"]
             rows.append(
-                f"| {r['max_seq_length']} | {r['docs_per_s']:,.0f} | {r['overlap_128']:.3f} | {r['purity_10']:.3f} |"
+                f"| {label} | {r['docs_per_s']:,.0f} | {r['overlap_128']:.3f} | {r['purity_10']:.3f} |"
             )
-    rows += ["", "### Clustering generated embeddings (384-d, 30 days, 3-day window)", ""]
+    dims = sorted({c.get("dim", 384) for c in report["cluster"]})
     rows += [
-        "| tool | articles | seconds (whole process) | peak RSS MB | B-cubed F1 | ARI |",
-        "|---|---:|---:|---:|---:|---:|",
+        "",
+        f"### Clustering generated embeddings ({', '.join(f'{d}-d' for d in dims)}, 30 days, 3-day window)",
+        "",
+        "896-d is what the default mode clusters: MiniLM 384 + static 256 + names 256.",
+        "",
+    ]
+    if remeasured.get("clustering"):
+        rows += [f"Rows of the last dimension re-measured with `{remeasured['clustering']}`.", ""]
+    rows += [
+        "| tool | articles | dimensions | seconds (whole process) | peak RSS MB | B-cubed F1 | ARI |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for c in report["cluster"]:
         rows.append(
-            f"| {c['tool']} | {c['n']:,} | {c['wall_seconds']:.1f} | {c['peak_rss_mb']:,.0f} | {c['bcubed_f1']:.3f} | {c['ari']:.3f} |"
+            f"| {c['tool']} | {c['n']:,} | {c.get('dim', 384)} | {c['wall_seconds']:.1f} | {c['peak_rss_mb']:,.0f} | {c['bcubed_f1']:.3f} | {c['ari']:.3f} |"
         )
     if report.get("quality"):
         rows += [
@@ -206,15 +228,20 @@ def stage2_markdown(report: dict) -> str:
             "### Story quality on the UCI headlines (5-fold CV over stories, threshold tuned on the other folds)",
             "",
         ]
+        if remeasured.get("quality"):
+            rows += [f"Re-measured with `{remeasured['quality']}`.", ""]
         rows += [
-            "| method | CV B-cubed F1 | best setting on all data | all-data B-cubed F1 | all-data pairwise F1 | ARI |"
+            "Untuned settings are also scored on five different splits into folds (mean of the five CV scores).",
+            "",
+            "| method | CV B-cubed F1 | mean over 5 splits | best setting on all data | all-data B-cubed F1 | all-data pairwise F1 | ARI |",
+            "|---|---:|---:|---|---:|---:|---:|",
         ]
-        rows += ["|---|---:|---|---:|---:|---:|"]
         for name, q in report["quality"].items():
             a = q["all_data"]
+            splits = f"{q['cv_bcubed_f1_5_splits']:.3f}" if "cv_bcubed_f1_5_splits" in q else "—"
             rows.append(
-                f"| {name} | {q['cv_bcubed_f1']:.3f} ± {q['cv_std']:.3f} | {q['best']} | {a['bcubed_f1']:.3f} | "
-                f"{a['pairwise_f1']:.3f} | {a['ari']:.3f} |"
+                f"| {name} | {q['cv_bcubed_f1']:.3f} ± {q['cv_std']:.3f} | {splits} | {q['best']} | "
+                f"{a['bcubed_f1']:.3f} | {a['pairwise_f1']:.3f} | {a['ari']:.3f} |"
             )
     return "\n".join(rows)
 
@@ -233,9 +260,16 @@ def main() -> None:
     parser.add_argument("--peer-max-size", type=int, default=100_000, help="largest size the peers run at")
     parser.add_argument("--text-dedup-python", type=Path, default=TEXT_DEDUP_PYTHON)
     parser.add_argument(
-        "--only-embedding",
-        action="store_true",
-        help="stage 2: re-measure the embedding rows of results/stage2.json, keep the rest",
+        "--only",
+        default="",
+        help="stage 2: re-measure only these parts of results/stage2.json, keep the rest: any of "
+        "embedding (throughput and input length), clustering (rows of these sizes and dimension), quality",
+    )
+    parser.add_argument(
+        "--cluster-dim",
+        type=int,
+        default=896,
+        help="stage 2: dimensions of the generated embeddings (896: the default mode's story vectors)",
     )
     parser.add_argument("--quick", action="store_true", help="10k and 30k articles, one run each")
     parser.add_argument(
@@ -251,14 +285,27 @@ def main() -> None:
         cluster_sizes = [int(s) for s in args.cluster_sizes.split(",")]
         if args.quick:
             cluster_sizes, name = [20_000], "stage2-quick"
-        if args.only_embedding and (RESULTS / f"{name}.json").exists():
+        parts = {p for p in args.only.split(",") if p}
+        if parts - {"embedding", "clustering", "quality"}:
+            parser.error(f"--only: unknown part(s) {sorted(parts - {'embedding', 'clustering', 'quality'})}")
+        if parts and (RESULTS / f"{name}.json").exists():
             report = json.loads((RESULTS / f"{name}.json").read_text())
-            report["embed"] = measure_embedding(args.quick)
-            report["seqlen"], _ = _json_run(["seqlen", "300" if args.quick else "800"])
-            report["embed_command"] = " ".join(sys.argv)
+            if "embedding" in parts:
+                report["embed"] = measure_embedding(args.quick)
+                report["seqlen"], _ = _json_run(["seqlen", "300" if args.quick else "800"])
+            if "clustering" in parts:
+                fresh = measure_clustering(cluster_sizes, args.baseline_max_size, args.cluster_dim)
+                measured = {(c["tool"], c["n"], c.get("dim", 384)) for c in fresh}
+                kept = [
+                    c for c in report["cluster"] if (c["tool"], c["n"], c.get("dim", 384)) not in measured
+                ]
+                report["cluster"] = sorted(kept + fresh, key=lambda c: (c["n"], c.get("dim", 384), c["tool"]))
+            if "quality" in parts and (SHARED_DATA / "uci_stories.jsonl").exists():
+                report["quality"], _ = _json_run(["quality"], timeout=7200)
+            report.setdefault("remeasured", {}).update({part: " ".join(sys.argv) for part in parts})
             report["markdown"] = stage2_markdown(report)
         else:
-            report = run_stage2(cluster_sizes, args.baseline_max_size, args.quick)
+            report = run_stage2(cluster_sizes, args.baseline_max_size, args.quick, args.cluster_dim)
     else:
         if args.quick:
             sizes, repeats, name = [10_000, 30_000], 1, f"{args.stage}-quick"
