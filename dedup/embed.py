@@ -175,6 +175,11 @@ class BlendedEncoder:
         split = self.first.dim
         out[:, :split] = self.first.encode(texts) * self.scales[0]
         out[:, split:] = self.second.encode(texts) * self.scales[1]
+        # a text one model has nothing for (the static model gives a text without word pieces the
+        # zero vector) is left to the other model alone, still a unit vector
+        norms = np.linalg.norm(out, axis=1)
+        short = (norms > 0) & (np.abs(norms - 1.0) > 1e-3)
+        out[short] /= norms[short, None]
         return out
 
 

@@ -342,6 +342,11 @@ def test_blend_cosine_is_the_weighted_mean_of_the_two_models_cosines():
     a, b = first.encode(TEXTS), second.encode(TEXTS)
     np.testing.assert_allclose(v @ v.T, 0.7 * (a @ a.T) + 0.3 * (b @ b.T), atol=1e-6)
     assert blended.encode([]).shape == (0, 13)
+    # a text one model gives the zero vector is the other model's alone, still a unit vector
+    second.model.encode = lambda texts, **_: np.zeros((len(texts), 5))
+    lone = blended.encode(TEXTS[:2])
+    np.testing.assert_allclose(lone[:, :8], a[:2], atol=1e-6)
+    assert not lone[:, 8:].any()
     for weight in (0.0, 1.0, -0.2):
         with pytest.raises(ValueError, match="between 0 and 1"):
             blend(first, second, weight)
