@@ -1142,7 +1142,7 @@ def tune_command(
         except TypeError as err:
             raise _fail(f"--grid: {err}", 2) from None
     else:
-        from dedup.embed import EmbeddingCache, default_cache_dir, embed_all, story_embedder
+        from dedup.embed import EmbeddingCache, embed_all, resolve_cache_dir, story_embedder
         from dedup.pipeline import story_text
         from dedup.tune import tune_stories
 
@@ -1150,7 +1150,7 @@ def tune_command(
         space = _parse_grid(grid, {"threshold": "0.1:0.4:0.02"})
         texts = [story_text(a, config.lead_words) for a in records]
         embedder = story_embedder(config)
-        cache = EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir(), embedder.name)
+        cache = EmbeddingCache(resolve_cache_dir(cache_dir), embedder.name)
         try:
             embeddings = embed_all(embedder, texts, cache)
         finally:

@@ -37,6 +37,7 @@ __all__ = [
     "embed_text",
     "ModelNotFound",
     "default_cache_dir",
+    "resolve_cache_dir",
 ]
 
 _SENTENCE_END = (".", "!", "?", '"', "”", "’", "'", ")")
@@ -53,6 +54,11 @@ def default_cache_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "dedup"
+
+
+def resolve_cache_dir(configured: str | Path | None) -> Path:
+    """The cache directory a setting names, else :func:`default_cache_dir`."""
+    return Path(configured) if configured else default_cache_dir()
 
 
 def embed_text(title: str, body: str, lead_words: int = 60) -> str:
@@ -220,7 +226,7 @@ def _load_model(
             from dedup.static import StaticEncoder, static_model_path
 
             # numpy inference: no torch import, no device (the static model is a table lookup)
-            st = StaticEncoder(static_model_path(Path(cache_dir) if cache_dir else default_cache_dir()))
+            st = StaticEncoder(static_model_path(resolve_cache_dir(cache_dir)))
             return Embedder(st, f"static:{st.dedup_fingerprint}", batch_size=max(batch_size, 1024))
         path = packaged_minilm_path() if model == "minilm" else Path(model).expanduser()
         if not path.exists():
@@ -307,8 +313,9 @@ def loading_phase(config) -> str:
     displays: the first use of the static model distils it, which takes about a minute."""
     from dedup.static import is_distilled
 
-    cache_dir = Path(config.cache_dir) if config.cache_dir else default_cache_dir()
-    if (config.model_name == "static" or config.blend_weight) and not is_distilled(cache_dir):
+    if (config.model_name == "static" or config.blend_weight) and not is_distilled(
+        resolve_cache_dir(config.cache_dir)
+    ):
         return "distilling the static model from MiniLM (first use only, about a minute)"
     return "loading the embedding model"
 

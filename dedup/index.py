@@ -667,15 +667,13 @@ class Index:
 
     def _story_vectors(self, texts: list[str]) -> tuple[np.ndarray, float]:
         """Story vectors of new canonical articles, and the dot-product threshold that goes with them."""
-        from dedup.embed import EmbeddingCache, default_cache_dir, embed_all, story_embedder
+        from dedup.embed import EmbeddingCache, embed_all, resolve_cache_dir, story_embedder
         from dedup.lexical import story_threshold, story_vectors
 
         sc = self.config.stories
         if self._embedder is None:
             self._embedder = story_embedder(sc)
-        cache = EmbeddingCache(
-            Path(sc.cache_dir) if sc.cache_dir else default_cache_dir(), self._embedder.name
-        )
+        cache = EmbeddingCache(resolve_cache_dir(sc.cache_dir), self._embedder.name)
         try:
             emb = embed_all(self._embedder, texts, cache)
         finally:

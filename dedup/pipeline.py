@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -55,11 +54,11 @@ def reference_baseline(embedder, config: StoryConfig, n: int = 64) -> float:
 
     Cached with the other embeddings, so only the first run of a model pays for the few texts.
     """
-    from dedup.embed import EmbeddingCache, default_cache_dir, embed_all
+    from dedup.embed import EmbeddingCache, embed_all, resolve_cache_dir
     from dedup.lexical import baseline_similarity
 
     texts = reference_texts(config.lead_words, n)
-    cache = EmbeddingCache(Path(config.cache_dir) if config.cache_dir else default_cache_dir(), embedder.name)
+    cache = EmbeddingCache(resolve_cache_dir(config.cache_dir), embedder.name)
     try:
         return baseline_similarity(embed_all(embedder, texts, cache))
     finally:
@@ -158,7 +157,7 @@ def find_stories(
     Only canonical articles are embedded and clustered; ``texts`` are their story texts
     (:func:`story_text`), given for every article (non-canonical ones may be empty).
     """
-    from dedup.embed import EmbeddingCache, default_cache_dir, embed_all, loading_phase, story_embedder
+    from dedup.embed import EmbeddingCache, embed_all, loading_phase, resolve_cache_dir, story_embedder
     from dedup.lexical import (
         baseline_similarity,
         name_vectors,
@@ -178,7 +177,7 @@ def find_stories(
     embedder = story_embedder(config)
     seconds["load_model"] = time.perf_counter() - t
     t = time.perf_counter()
-    cache = EmbeddingCache(Path(config.cache_dir) if config.cache_dir else default_cache_dir(), embedder.name)
+    cache = EmbeddingCache(resolve_cache_dir(config.cache_dir), embedder.name)
     try:
         embeddings = embed_all(embedder, canon_texts, cache, progress=progress)
     finally:

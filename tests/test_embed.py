@@ -19,6 +19,7 @@ from dedup.embed import (
     embed_all,
     embed_text,
     load_embedder,
+    resolve_cache_dir,
 )
 
 # -- embed_text -----------------------------------------------------------------------------------------
@@ -198,6 +199,9 @@ def test_default_cache_dir(monkeypatch, tmp_path):
     monkeypatch.delenv("DEDUP_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
     assert default_cache_dir() == tmp_path / "x" / "dedup"
+    # a configured directory (--cache-dir) wins; none means the default
+    assert resolve_cache_dir(str(tmp_path / "c")) == tmp_path / "c"
+    assert resolve_cache_dir(None) == resolve_cache_dir("") == tmp_path / "x" / "dedup"
 
 
 # -- the cache -----------------------------------------------------------------------------------------
