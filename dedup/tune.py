@@ -6,8 +6,9 @@ clustered on its own: the mean of those held-out scores estimates how the tuning
 clusters it has never seen. The recommendation is the best setting on all the data, reported with
 that estimate and with how much the per-fold choices varied (a wide spread means a knife edge).
 
-The expensive parts run once: stage 1 verifies candidate pairs once at the loosest setting and
-only re-links them per setting; stage 2 embeds once and only re-clusters.
+The expensive parts run once: stage 1 finds and verifies candidate pairs once per threshold (the
+threshold also sets the LSH bands, so it decides which pairs are candidates at all), at the loosest
+containment and overlap, and only re-links them per setting; stage 2 embeds once and only re-clusters.
 """
 
 from __future__ import annotations
@@ -103,16 +104,23 @@ def tune_near_dups(records, truth: np.ndarray, space: dict[str, Sequence], confi
     base = config or NearDupConfig()
     loosest = replace(
         base,
-        threshold=min(space.get("threshold", [base.threshold])),
         containment=min(space.get("containment", [base.containment])),
         min_overlap=min(space.get("min_overlap", [base.min_overlap])),
     )
-    result = find_near_duplicates(records, loosest)
-    pairs, n = result.pairs, len(result)
+    records = list(records)
+    # one run per threshold: a looser threshold's LSH proposes pairs a stricter run never verifies,
+    # so re-linking one loose run would score strict settings on links they cannot make
+    runs = {
+        t: find_near_duplicates(records, replace(loosest, threshold=t))
+        for t in sorted(set(space.get("threshold", [base.threshold])))
+    }
+    n = len(records)
     inside = np.zeros(n, dtype=np.bool_)
 
     def run(setting: dict, members: np.ndarray) -> np.ndarray:
         cfg = replace(base, **setting)
+        result = runs[cfg.threshold]
+        pairs = result.pairs
         inside[:] = False
         inside[members] = True
         keep = inside[pairs.left] & inside[pairs.right]
