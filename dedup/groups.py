@@ -132,13 +132,40 @@ def _best_parents(
     return order[first]
 
 
+@njit(cache=True)
+def _links_csr(n, left, right):
+    """Links in both directions as CSR over ``n`` articles (neighbours of ``i``:
+    ``adj[off[i]:off[i + 1]]``), by counting: no sort."""
+    off = np.zeros(n + 1, dtype=np.int64)
+    for i in range(len(left)):
+        off[left[i] + 1] += 1
+        off[right[i] + 1] += 1
+    for i in range(n):
+        off[i + 1] += off[i]
+    cursor = off[:-1].copy()
+    adj = np.empty(2 * len(left), dtype=np.int64)
+    for i in range(len(left)):
+        a, b = left[i], right[i]
+        adj[cursor[a]] = b
+        cursor[a] += 1
+        adj[cursor[b]] = a
+        cursor[b] += 1
+    return off, adj
+
+
 def _digests(
-    child: np.ndarray, parent: np.ndarray, strong_label: np.ndarray, left: np.ndarray, right: np.ndarray
+    child: np.ndarray,
+    parent: np.ndarray,
+    strong_label: np.ndarray,
+    by_group: np.ndarray,
+    adj_off: np.ndarray,
+    adj: np.ndarray,
 ) -> np.ndarray:
     """Containers whose attached articles fall apart into unrelated groups once the container is removed.
 
-    ``child``/``parent`` are the chosen attachments, ``strong_label`` the Jaccard groups, and
-    ``left``/``right`` every verified link (Jaccard or containment) among all articles.
+    ``child``/``parent`` are the chosen attachments, ``strong_label`` the Jaccard groups, ``by_group``
+    the members of the groups children attach from, sorted by group, and ``adj_off``/``adj`` every
+    verified link (Jaccard or containment) among them (:func:`_links_csr`).
     """
     # distinct (container, Jaccard group of an attached article) pairs, sorted by container
     pa, pc = unique_pairs(parent, strong_label[child])
@@ -149,55 +176,34 @@ def _digests(
     suspects = parents[suspect]
     suspect_comps = pc[concat_ranges(starts[suspect], counts[suspect])]
     suspect_off = np.concatenate([[0], np.cumsum(counts[suspect])])
-    # every member of an involved Jaccard group gets a position; groups are contiguous ranges
-    involved = sorted_unique(suspect_comps)
-    docs = np.flatnonzero(np.isin(strong_label, involved))
-    docs = docs[np.argsort(strong_label[docs], kind="stable")]
-    comp_start = np.searchsorted(strong_label[docs], involved)
-    comp_end = np.searchsorted(strong_label[docs], involved, side="right")
-    position = np.full(len(strong_label), -1, dtype=np.int64)
-    position[docs] = np.arange(len(docs))
-    # adjacency among positions (both directions) as CSR
-    pl, pr = position[left], position[right]
-    both = (pl >= 0) & (pr >= 0)
-    src = np.concatenate([pl[both], pr[both]])
-    dst = np.concatenate([pr[both], pl[both]])
-    by_src = np.argsort(src, kind="stable")
-    adj = dst[by_src]
-    adj_off = np.zeros(len(docs) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=len(docs)), out=adj_off[1:])
-    falls_apart = _falls_apart(
-        position[suspects],
-        suspect_off,
-        np.searchsorted(involved, suspect_comps),
-        comp_start,
-        comp_end,
-        adj_off,
-        adj,
-    )
+    # each attached group's members are a contiguous range of by_group
+    grouped = strong_label[by_group]
+    comp_start = np.searchsorted(grouped, suspect_comps)
+    comp_end = np.searchsorted(grouped, suspect_comps, side="right")
+    falls_apart = _falls_apart(suspects, suspect_off, comp_start, comp_end, by_group, adj_off, adj)
     return suspects[falls_apart]
 
 
 @njit(cache=True)
-def _falls_apart(suspect_pos, suspect_off, suspect_comps, comp_start, comp_end, adj_off, adj):
+def _falls_apart(suspects, suspect_off, comp_start, comp_end, by_group, adj_off, adj):
     """For each suspect container: do the members of its attached Jaccard groups (itself excluded)
     form two or more components, linked by any verified overlap among them?"""
     n = len(adj_off) - 1
     member = np.full(n, -1, dtype=np.int64)  # stamped with the suspect being examined
     seen = np.full(n, -1, dtype=np.int64)
     stack = np.empty(n, dtype=np.int64)
-    out = np.zeros(len(suspect_pos), dtype=np.bool_)
-    for s in range(len(suspect_pos)):
-        p = suspect_pos[s]
+    out = np.zeros(len(suspects), dtype=np.bool_)
+    for s in range(len(suspects)):
+        p = suspects[s]
         for k in range(suspect_off[s], suspect_off[s + 1]):
-            c = suspect_comps[k]
-            for d in range(comp_start[c], comp_end[c]):
+            for g in range(comp_start[k], comp_end[k]):
+                d = by_group[g]
                 if d != p:
                     member[d] = s
         components = 0
         for k in range(suspect_off[s], suspect_off[s + 1]):
-            c = suspect_comps[k]
-            for d in range(comp_start[c], comp_end[c]):
+            for g in range(comp_start[k], comp_end[k]):
+                d = by_group[g]
                 if d == p or seen[d] == s:
                     continue
                 components += 1
@@ -254,7 +260,13 @@ def link_articles(
     # links inside one Jaccard group need no choosing
     across = strong_label[child] != strong_label[parent]
     child, parent, cont, jac = child[across], parent[across], cont[across], jac[across]
-    linked_left, linked_right = scores.left[strong | contained], scores.right[strong | contained]
+    # the articles any round can examine: members of the Jaccard groups that children attach from;
+    # their links (built once, not per round) and their order by group
+    examined = np.isin(strong_label, sorted_unique(strong_label[child]))
+    linked = (strong | contained) & examined[scores.left] & examined[scores.right]
+    adj_off, adj = _links_csr(n, scores.left[linked].astype(np.int64), scores.right[linked].astype(np.int64))
+    members = np.flatnonzero(examined)
+    by_group = members[np.argsort(strong_label[members], kind="stable")]
     # A digest's near copies are digests too, and the briefs' next best container may be one of
     # them: exclude whole Jaccard groups and look again until no new digest turns up.
     excluded = np.empty(0, dtype=np.int64)
@@ -263,7 +275,7 @@ def link_articles(
         keep = ~np.isin(strong_label[parent], excluded)
         best = _best_parents(child[keep], parent[keep], cont[keep], jac[keep], tiebreak)
         chosen_child, chosen_parent = child[keep][best], parent[keep][best]
-        digests = _digests(chosen_child, chosen_parent, strong_label, linked_left, linked_right)
+        digests = _digests(chosen_child, chosen_parent, strong_label, by_group, adj_off, adj)
         new = np.setdiff1d(strong_label[digests], excluded)
         if len(new) == 0:
             break

@@ -245,7 +245,7 @@ def _digests_reference(child, parent, strong_label, left, right):
 @settings(max_examples=200, deadline=None)
 @given(st.integers(2, 30), st.data())
 def test_digests_match_the_definition(n, data):
-    from dedup.groups import _digests
+    from dedup.groups import _digests, _links_csr
 
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     m = data.draw(st.integers(0, 3 * n))
@@ -260,5 +260,15 @@ def test_digests_match_the_definition(n, data):
     parent = rng.integers(0, n, k)
     ok = child != parent
     child, parent = child[ok], parent[ok]
-    got = _digests(child, parent, strong_label, left, right)
+    adj_off, adj = _links_csr(n, left.astype(np.int64), right.astype(np.int64))
+    by_group = np.argsort(strong_label, kind="stable")  # every article, in group order
+    got = _digests(child, parent, strong_label, by_group, adj_off, adj)
     assert got.tolist() == _digests_reference(child, parent, strong_label, left, right)
+
+
+def test_links_csr_lists_each_link_from_both_ends():
+    from dedup.groups import _links_csr
+
+    off, adj = _links_csr(5, np.array([0, 2, 0, 2], dtype=np.int64), np.array([1, 1, 3, 1], dtype=np.int64))
+    neighbours = [sorted(adj[off[i] : off[i + 1]].tolist()) for i in range(5)]
+    assert neighbours == [[1, 3], [0, 2, 2], [1, 1], [0], []]  # a repeated link stays repeated
