@@ -170,9 +170,7 @@ def stage2_markdown(report: dict) -> str:
         "",
     ]
     rows += ["### Embedding throughput (one process per mode, model load excluded)", ""]
-    remeasured = dict(report.get("remeasured", {}))
-    if report.get("embed_command") and "embedding" not in remeasured:  # results written before --only
-        remeasured["embedding"] = report["embed_command"]
+    remeasured = report.get("remeasured", {})
     if remeasured.get("embedding"):
         rows += [f"Re-measured with `{remeasured['embedding']}`.", ""]
     rows += [
@@ -200,11 +198,10 @@ def stage2_markdown(report: dict) -> str:
             "|---|---:|---:|---:|",
         ]
         for r in sl["rows"]:
-            label = r.get("configuration") or r["max_seq_length"]
             rows.append(
-                f"| {label} | {r['docs_per_s']:,.0f} | {r['overlap_128']:.3f} | {r['purity_10']:.3f} |"
+                f"| {r['configuration']} | {r['docs_per_s']:,.0f} | {r['overlap_128']:.3f} | {r['purity_10']:.3f} |"
             )
-    dims = sorted({c.get("dim", 384) for c in report["cluster"]})
+    dims = sorted({c["dim"] for c in report["cluster"]})
     rows += [
         "",
         f"### Clustering generated embeddings ({', '.join(f'{d}-d' for d in dims)}, 30 days, 3-day window)",
@@ -220,7 +217,7 @@ def stage2_markdown(report: dict) -> str:
     ]
     for c in report["cluster"]:
         rows.append(
-            f"| {c['tool']} | {c['n']:,} | {c.get('dim', 384)} | {c['wall_seconds']:.1f} | {c['peak_rss_mb']:,.0f} | {c['bcubed_f1']:.3f} | {c['ari']:.3f} |"
+            f"| {c['tool']} | {c['n']:,} | {c['dim']} | {c['wall_seconds']:.1f} | {c['peak_rss_mb']:,.0f} | {c['bcubed_f1']:.3f} | {c['ari']:.3f} |"
         )
     if report.get("quality"):
         rows += [
@@ -298,11 +295,9 @@ def main() -> None:
                 report["seqlen"], _ = _json_run(["seqlen", "300" if args.quick else "800"])
             if "clustering" in parts:
                 fresh = measure_clustering(cluster_sizes, args.baseline_max_size, args.cluster_dim)
-                measured = {(c["tool"], c["n"], c.get("dim", 384)) for c in fresh}
-                kept = [
-                    c for c in report["cluster"] if (c["tool"], c["n"], c.get("dim", 384)) not in measured
-                ]
-                report["cluster"] = sorted(kept + fresh, key=lambda c: (c["n"], c.get("dim", 384), c["tool"]))
+                measured = {(c["tool"], c["n"], c["dim"]) for c in fresh}
+                kept = [c for c in report["cluster"] if (c["tool"], c["n"], c["dim"]) not in measured]
+                report["cluster"] = sorted(kept + fresh, key=lambda c: (c["n"], c["dim"], c["tool"]))
             if "quality" in parts and (SHARED_DATA / "uci_stories.jsonl").exists():
                 report["quality"], _ = _json_run(["quality"], timeout=7200)
             report.setdefault("remeasured", {}).update({part: " ".join(sys.argv) for part in parts})
