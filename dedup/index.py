@@ -21,12 +21,12 @@ its first ingested canonical article; they change only when a group or story mer
 one. ``is_canonical`` follows the canonical rule (earliest, then longest, then smallest id) as
 copies arrive.
 
-**Stories.** A new group's canonical article is embedded; the stored stories whose average
-similarity to some new article reaches the threshold are re-clustered together with the new
-articles by the batch algorithm (:func:`dedup.stories.cluster_stories`), and each resulting story
-keeps the id of the oldest story it continues. The name features and the similarity baseline
-(see :class:`dedup.config.StoryConfig`) are fitted on the first batch and then frozen, so vectors
-and scores stay comparable across batches.
+**Stories.** A new group's canonical article is embedded, and average linkage continues from the
+stored stories (:func:`dedup.stories.extend_stories`): each open story enters as one cluster
+(the sum of its members' vectors keeps the average similarity exact), the new articles as single
+ones. A story never splits; a merged story keeps the id of the oldest. The name features and
+the similarity baseline (see :class:`dedup.config.StoryConfig`) are fitted on the first batch and
+then frozen, so vectors and scores stay comparable across batches.
 
 **Storage** (one directory, no server): ``index.sqlite`` holds ids, article metadata and the
 committed state; flat append-only files hold per-article numbers, shingle sets, verified pairs and
@@ -699,15 +699,16 @@ class Index:
         return story_vectors(emb, names, sc.name_weight, baseline=baseline).astype(np.float32), threshold
 
     def _assign_stories(self, articles, n_old, group, canonical, story, dates) -> None:
-        """Stories for the batch's new groups: the stories they come near are re-clustered with them.
+        """Stories for the batch's new groups: average linkage continued from the stored stories.
 
-        Candidate stories are those whose average similarity to a new article reaches the threshold;
-        their members and the new articles are clustered from scratch by the batch algorithm
-        (:func:`dedup.stories.cluster_stories`), so a story ends as a batch run over the same
-        articles would make it. Each resulting story keeps the id of the oldest story it continues.
+        The stored stories the new articles could join (alive, with a member inside the time
+        window around the batch) enter :func:`dedup.stories.extend_stories` as clusters (their
+        members' vector sum, size and span) and the new groups' canonical articles as single
+        ones. So a story never splits: a new article joins one, starts one with other new
+        articles, or brings two together, and a merged story keeps the id of the oldest.
         """
         from dedup.pipeline import story_text
-        from dedup.stories import cluster_stories
+        from dedup.stories import extend_stories
 
         sc = self.config.stories
         self._fill_story(group, story)
@@ -719,62 +720,66 @@ class Index:
             [story_text(articles[i - n_old], sc.lead_words) for i in fresh]
         )
         self._pending_vectors.append((fresh, vectors))
-        dim = vectors.shape[1]
-        window = sc.window_days * 86400.0 if sc.window_days > 0 else np.inf
-        # stored story members that could meet the new articles: alive, and inside their window
-        embedded = np.flatnonzero(self.a["embedded"][:n_old].astype(np.bool_))
-        embedded = embedded[story[embedded] >= 0]
-        if self.config.retain_days is not None and len(embedded):
-            embedded = embedded[self._active(n_old)[embedded]]
-        new_t = dates[fresh]
-        if len(embedded) and np.isfinite(window) and not np.all(np.isnan(new_t)):
-            lo, hi = np.nanmin(new_t) - window, np.nanmax(new_t) + window
-            t = dates[embedded]
-            embedded = embedded[np.isnan(t) | ((t >= lo) & (t <= hi))]
-        region = fresh
-        if len(embedded):
-            old_stories, member_story = np.unique(story[embedded], return_inverse=True)
-            sums = np.zeros((len(old_stories), dim), dtype=np.float32)
-            old_vectors = self._vectors_of(embedded, dim)
-            np.add.at(sums, member_story, old_vectors)
-            size = np.bincount(member_story, minlength=len(old_stories)).astype(np.float32)
-            near = np.zeros(len(old_stories), dtype=np.bool_)
-            for start in range(0, len(vectors), 4096):  # average similarity of each new article to each story
-                near |= ((vectors[start : start + 4096] @ sums.T) / size >= threshold).any(axis=0)
-            region = np.concatenate([embedded[near[member_story]], fresh])
-        region_vectors = self._vectors_of(region, dim)
-        labels = cluster_stories(
-            region_vectors, dates[region], threshold=threshold, window_days=sc.window_days, k=sc.k
+        ids, sums, sizes, first, last = self._open_stories(
+            n_old, story, dates, dates[fresh], vectors.shape[1]
         )
-        # name each resulting story after the oldest earlier story it continues (one heir per story),
-        # else after its first new article
-        old = region < n_old
-        before = np.where(old, story[region], np.iinfo(np.int64).max)
-        order = np.lexsort((before, labels))  # per label, oldest earlier story first
-        names = np.full(int(labels.max()) + 1, -1, dtype=np.int64)
-        taken: set[int] = set()
-        for pos in order:
-            label, prior = labels[pos], int(before[pos])
-            if names[label] < 0 and old[pos] and prior not in taken:
-                names[label] = prior
-                taken.add(prior)
-        first_new = np.full(len(names), np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(first_new, labels, np.where(old, np.iinfo(np.int64).max, region))
-        for label in np.flatnonzero(names < 0):  # a new story, or a part split off an earlier one
-            names[label] = (
-                first_new[label]
-                if first_new[label] < np.iinfo(np.int64).max
-                else region[labels == label].min()
+        labels = extend_stories(
+            sums,
+            sizes,
+            first,
+            last,
+            vectors,
+            dates[fresh],
+            threshold=threshold,
+            window_days=sc.window_days,
+            k=sc.k,
+        )
+        old_labels, new_labels = labels[: len(ids)], labels[len(ids) :]
+        # each story is named after the oldest stored story in it, else after its first new article
+        unnamed = np.iinfo(np.int64).max
+        names = np.full(int(labels.max()) + 1, unnamed, dtype=np.int64)
+        np.minimum.at(names, old_labels, ids)
+        first_new = np.full(len(names), unnamed, dtype=np.int64)
+        np.minimum.at(first_new, new_labels, fresh)
+        names = np.where(names == unnamed, first_new, names)
+        absorbed = names[old_labels] != ids  # stored stories that new articles joined to an older one
+        if absorbed.any():
+            gone, heir = ids[absorbed], names[old_labels[absorbed]]
+            moved = np.flatnonzero(np.isin(story, gone))
+            story[moved] = heir[np.searchsorted(gone, story[moved])]
+        story[fresh] = names[new_labels]
+        self._fill_story(group, story)  # copies follow their canonical article
+
+    def _open_stories(self, n_old, story, dates, new_dates, dim):
+        """Stored stories new articles dated ``new_dates`` could join: ids (sorted), and per story
+        its members' vector sum, member count, first and last date (NaN when none is dated)."""
+        members = np.flatnonzero(self.a["embedded"][:n_old].astype(np.bool_))
+        members = members[story[members] >= 0]
+        if self.config.retain_days is not None and len(members):  # past retention: closed
+            members = members[self._active(n_old)[members]]
+        window = self.config.stories.window_days * 86400.0 if self.config.stories.window_days > 0 else np.inf
+        if len(members) and np.isfinite(window) and not np.all(np.isnan(new_dates)):
+            lo, hi = np.nanmin(new_dates) - window, np.nanmax(new_dates) + window
+            t = dates[members]
+            reach = sorted_unique(story[members[np.isnan(t) | ((t >= lo) & (t <= hi))]])
+            members = members[np.isin(story[members], reach)]
+        ids, member_story = np.unique(story[members], return_inverse=True)
+        order = np.argsort(member_story, kind="stable")
+        members, member_story = members[order], member_story[order]
+        sums = np.zeros((len(ids), dim), dtype=np.float32)
+        for start in range(0, len(members), 65_536):  # vectors read a slice at a time
+            part = member_story[start : start + 65_536]
+            heads = np.flatnonzero(np.r_[True, part[1:] != part[:-1]])
+            sums[part[heads]] += np.add.reduceat(
+                self._vectors_of(members[start : start + 65_536], dim), heads
             )
-        relabel = region[old]
-        moved_from = story[relabel]
-        story[region] = names[labels]
-        # copies follow their canonical article's new story
-        changed = relabel[story[relabel] != moved_from]
-        if len(changed):
-            story[np.isin(group, group[changed])] = -1
-            story[region] = names[labels]
-        self._fill_story(group, story)
+        heads = (
+            np.flatnonzero(np.r_[True, member_story[1:] != member_story[:-1]]) if len(members) else members
+        )
+        t = dates[members]
+        first = np.fmin.reduceat(t, heads) if len(members) else np.zeros(0)
+        last = np.fmax.reduceat(t, heads) if len(members) else np.zeros(0)
+        return ids, sums, np.diff(np.r_[heads, len(members)]), first, last
 
     def _vectors_of(self, indices: np.ndarray, dim: int) -> np.ndarray:
         """Stored story vectors (committed rows memory-mapped, pending ones in memory)."""

@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit, prange
 from numba.typed import List
 
-__all__ = ["StoryGraph", "knn_graph", "cluster_stories"]
+__all__ = ["StoryGraph", "cluster_stories", "extend_stories", "knn_graph"]
 
 
 @dataclass(slots=True)
@@ -277,6 +277,80 @@ def cluster_stories(
     graph = knn_graph(
         vectors, times, k=k, min_similarity=threshold, window=window, exact_limit=exact_limit, threads=threads
     )
+    dated = ~np.isnan(times)
+    sums = np.array(vectors, dtype=np.float32)  # a copy: it becomes the clusters' vector sums
+    return _link(
+        sums,
+        np.ones(n, dtype=np.float64),
+        np.where(dated, times, np.inf),
+        np.where(dated, times, -np.inf),
+        graph,
+        threshold,
+        window,
+    )
+
+
+def extend_stories(
+    story_sums: np.ndarray,
+    story_sizes: np.ndarray,
+    story_first: np.ndarray,
+    story_last: np.ndarray,
+    vectors: np.ndarray,
+    times: np.ndarray | None = None,
+    *,
+    threshold: float = 0.5,
+    window_days: float = 3.0,
+    k: int = 20,
+    exact_limit: int = 20_000,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Average linkage continued from existing stories: new articles join them, or each other.
+
+    The ``len(story_sums)`` existing stories enter as clusters (the sum of their members' vectors,
+    their size and their first and last dates; NaN: undated) and the new articles as single
+    ones; merging proceeds exactly as in :func:`cluster_stories`. Candidates are each new
+    article's ``k`` nearest new articles and its ``k`` most similar stories (by average
+    similarity), above ``threshold``; two stories meet only through an article that joined one
+    of them, so an existing story never splits and two merge only when new articles bring them
+    together. Returns labels for the stories, then for the articles, numbered in that order.
+    """
+    n_s, n = len(story_sums), len(vectors)
+    times = np.full(n, np.nan) if times is None else np.asarray(times, dtype=np.float64)
+    window = window_days * 86400.0 if window_days and window_days > 0 else np.inf
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    sums = np.concatenate([np.asarray(story_sums, dtype=np.float32).reshape(n_s, vectors.shape[1]), vectors])
+    sizes = np.concatenate([np.asarray(story_sizes, dtype=np.float64), np.ones(n)])
+    first = np.concatenate([np.asarray(story_first, dtype=np.float64), times])
+    last = np.concatenate([np.asarray(story_last, dtype=np.float64), times])
+    graph = knn_graph(
+        vectors, times, k=k, min_similarity=threshold, window=window, exact_limit=exact_limit, threads=threads
+    )
+    left, right, sims = [graph.left + n_s], [graph.right + n_s], [graph.similarity]
+    if n_s:
+        keep = min(k, n_s)
+        for start in range(0, n, 2048):  # each article's k most similar stories, by average similarity
+            block = (vectors[start : start + 2048] @ sums[:n_s].T) / sizes[:n_s].astype(np.float32)
+            top = np.argpartition(-block, keep - 1, axis=1)[:, :keep] if keep < n_s else np.argsort(-block)
+            sim = np.take_along_axis(block, top, axis=1)
+            row, col = np.nonzero(sim >= threshold)
+            left.append(top[row, col].astype(np.int64))
+            right.append(n_s + start + row.astype(np.int64))
+            sims.append(sim[row, col])
+    graph = StoryGraph(np.concatenate(left), np.concatenate(right), np.concatenate(sims))
+    return _link(
+        sums,
+        sizes,
+        np.where(np.isnan(first), np.inf, first),
+        np.where(np.isnan(last), -np.inf, last),
+        graph,
+        threshold,
+        window,
+    )
+
+
+def _link(sums, size, tmin, tmax, graph: StoryGraph, threshold: float, window: float) -> np.ndarray:
+    """Average linkage over the candidate ``graph``; labels numbered by each story's first node."""
+    n = len(sums)
     # symmetric CSR adjacency of the candidate graph
     rows = np.concatenate([graph.left, graph.right])
     cols = np.concatenate([graph.right, graph.left])
@@ -285,15 +359,10 @@ def cluster_stories(
     weights = np.concatenate([graph.similarity, graph.similarity])[order]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    dated = ~np.isnan(times)
-    tmin = np.where(dated, times, np.inf)
-    tmax = np.where(dated, times, -np.inf)
-    sums = np.array(vectors, dtype=np.float32)  # a copy: it becomes the clusters' vector sums
-    size = np.ones(n, dtype=np.float64)
     root = _graph_average_linkage(
         sums, size, tmin, tmax, indptr, indices, weights, float(threshold), float(window)
     )
-    # number stories by their first article: stable, and the same whatever the merge order
+    # number stories by their first node: stable, and the same whatever the merge order
     first = np.full(n, n, dtype=np.int64)
     np.minimum.at(first, root, np.arange(n))
     _, dense = np.unique(first[root], return_inverse=True)

@@ -285,6 +285,47 @@ def test_stories_in_two_batches_match_the_events_and_keep_their_ids(static_dir, 
         assert final[i]["story"] == final[final[i]["dup_group"]]["story"]
 
 
+def test_a_later_article_joins_stored_stories_and_merges_them_under_the_older_id(
+    corpus, tmp_path, monkeypatch
+):
+    # story vectors are set by hand (by headline), so the test is about the bookkeeping, not a model
+    texts = [r for r in corpus if len(r["text"]) > 1500][:3]
+    a, b = np.eye(2, dtype=np.float32)
+    vector = {"A": a, "B": b, "far": -a, "bridge": (a + b) / np.sqrt(2)}
+
+    def fake_story_vectors(self, story_texts):
+        return np.stack([vector[t.split(".")[0]] for t in story_texts]), 0.3
+
+    monkeypatch.setattr(Index, "_story_vectors", fake_story_vectors)
+    day = "2024-05-0{}T08:00:00Z"
+    first = [
+        dict(texts[0], id="a", title="A", published_at=day.format(1)),
+        dict(texts[1], id="b", title="B", published_at=day.format(2)),
+        dict(texts[1], id="b-copy", title="B", published_at=day.format(3)),
+    ]
+    config = IndexConfig(stories=StoryConfig(fast=True, cache_dir=str(tmp_path)))
+    with Index.open(tmp_path / "idx", config) as index:
+        rows = index.add(first)
+        index.commit()
+        assert [r["story"] for r in rows] == ["a", "b", "b"]
+        far = index.add([dict(texts[2], id="c", title="far", published_at=day.format(3))])
+        index.commit()
+        assert far[0]["story"] == "c"  # nothing near: a story of its own
+        bridge = dict(
+            texts[2], id="d", title="bridge", text=texts[2]["text"][::-1], published_at=day.format(3)
+        )
+        assert index.add([bridge])[0]["story"] == "a"  # close to both stored stories: they merge
+        index.commit()
+        final = index.lookup(["a", "b", "b-copy", "c", "d"])
+    assert {k: v["story"] for k, v in final.items()} == {
+        "a": "a",
+        "b": "a",
+        "b-copy": "a",
+        "c": "c",
+        "d": "a",
+    }
+
+
 def test_story_model_settings_are_fixed_when_the_index_is_created(static_dir, tmp_path):
     Index.open(tmp_path / "idx", fast_config(static_dir, tmp_path)).close()
     with pytest.raises(IndexMismatch, match="story features"):

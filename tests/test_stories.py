@@ -16,7 +16,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 from stage2_helpers import partition_of, unit
 
-from dedup.stories import cluster_stories, knn_graph
+from dedup.stories import cluster_stories, extend_stories, knn_graph
 
 DAY = 86400.0
 DIM = 128
@@ -258,3 +258,70 @@ def test_accepts_float32_and_float64(dtype):
     vectors, truth = clustered(3, 5, seed=10)
     labels = cluster_stories(vectors.astype(dtype), threshold=0.5)
     assert stories_of(labels) == stories_of(truth)
+
+
+# -- continuing from stored stories (the index's incremental step) -----------------------------------
+
+
+def story_table(vectors: np.ndarray, labels: np.ndarray, times: np.ndarray | None = None):
+    """Per story: its members' vector sum, count, first and last date (what an index keeps)."""
+    n = int(labels.max()) + 1
+    sums = np.zeros((n, vectors.shape[1]), dtype=np.float32)
+    np.add.at(sums, labels, vectors)
+    t = np.full(len(labels), np.nan) if times is None else times
+    first = np.array(
+        [np.nanmin(t[labels == s]) if np.any(~np.isnan(t[labels == s])) else np.nan for s in range(n)]
+    )
+    last = np.array(
+        [np.nanmax(t[labels == s]) if np.any(~np.isnan(t[labels == s])) else np.nan for s in range(n)]
+    )
+    return sums, np.bincount(labels, minlength=n), first, last
+
+
+def test_extending_no_stories_is_clustering_the_new_articles():
+    vectors, _ = clustered(5, 6, noise_points=6, seed=11)
+    times = np.random.default_rng(11).uniform(0, 4 * DAY, len(vectors))
+    empty = np.zeros((0, DIM), np.float32), np.zeros(0), np.zeros(0), np.zeros(0)
+    np.testing.assert_array_equal(
+        extend_stories(*empty, vectors, times, threshold=0.5, window_days=3),
+        cluster_stories(vectors, times, threshold=0.5, window_days=3),
+    )
+
+
+def test_new_articles_join_the_story_they_belong_to_and_the_rest_start_their_own():
+    vectors, truth = clustered(6, 8, noise_points=6, seed=12)
+    old = np.arange(len(vectors)) % 2 == 0  # half of every cluster is stored, half arrives now
+    old_labels = cluster_stories(vectors[old], threshold=0.5)
+    labels = extend_stories(*story_table(vectors[old], old_labels), vectors[~old], threshold=0.5)
+    n_s = old_labels.max() + 1
+    assert len(labels) == n_s + np.count_nonzero(~old)
+    assert len(np.unique(labels[:n_s])) == n_s  # stored stories stay apart (nothing bridges them)
+    combined = np.empty(len(vectors), np.int64)
+    combined[old] = labels[:n_s][old_labels]
+    combined[~old] = labels[n_s:]
+    assert stories_of(combined) == stories_of(truth)  # the batch result over all articles
+
+
+def test_an_article_close_to_two_stories_merges_them_only_when_the_average_allows():
+    a, b = np.eye(2, dtype=np.float32)
+    bridge = (a + b) / np.linalg.norm(a + b)  # cosine 0.707 with each of a and b
+    stories = np.stack([a, b]), np.array([1.0, 1.0]), np.full(2, np.nan), np.full(2, np.nan)
+    # joining a gives (a+bridge)/2; its average similarity to b is (0 + 0.707) / 2 = 0.35
+    assert extend_stories(*stories, bridge[None], threshold=0.3).tolist() == [0, 0, 0]
+    assert extend_stories(*stories, bridge[None], threshold=0.4).tolist() == [0, 1, 0]
+    # a stored story is never split: two far-apart members stay one story
+    spread = np.stack([a + 0.0, b]).sum(0, keepdims=True)
+    assert extend_stories(
+        spread, np.array([2.0]), np.full(1, np.nan), np.full(1, np.nan), a[None], threshold=0.9
+    ).tolist() == [0, 1]
+
+
+def test_a_new_article_does_not_join_a_story_it_would_stretch_past_the_window():
+    vectors, _ = clustered(1, 4, seed=13)
+    times = np.array([0.0, 1.0, 2.0, 2.5]) * DAY
+    stories = vectors[:3].sum(0, keepdims=True), np.array([3.0]), np.array([0.0]), np.array([2.0 * DAY])
+    assert extend_stories(*stories, vectors[3:], times[3:], threshold=0.5, window_days=3).tolist() == [0, 0]
+    assert extend_stories(*stories, vectors[3:], times[3:] + DAY, threshold=0.5, window_days=3).tolist() == [
+        0,
+        1,
+    ]
