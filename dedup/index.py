@@ -113,18 +113,41 @@ _ARTICLE_COLUMNS = {
 }
 # verified pairs; their Jaccard and containment are recomputed exactly from ``shared`` and the set sizes
 _EDGE_COLUMNS = {"edges": (np.int64, 2), "shared": (np.int64, 1)}
+# an LSH run: per band, the sorted band keys and the article each came from
+_RUN_ARRAYS = ("main_keys", "main_docs", "lead_keys", "lead_docs")
+
+
+def _cut(path: Path, size: int) -> None:
+    """Cut an append-only file to its committed ``size`` in bytes (what an unfinished commit wrote
+    past it goes); create it if missing."""
+    if not path.exists():
+        path.write_bytes(b"")
+    if path.stat().st_size != size:
+        with open(path, "r+b") as f:
+            f.truncate(size)
 
 
 def _read_column(path: Path, dtype, width: int, rows: int) -> np.ndarray:
-    """The first ``rows`` committed rows of an append-only file; anything after them is cut off."""
-    row_bytes = np.dtype(dtype).itemsize * width
-    if not path.exists():
-        path.write_bytes(b"")
-    if path.stat().st_size != rows * row_bytes:
-        with open(path, "r+b") as f:
-            f.truncate(rows * row_bytes)
+    """The first ``rows`` committed rows of an append-only file, read into memory."""
+    _cut(path, rows * np.dtype(dtype).itemsize * width)
     data = np.fromfile(path, dtype=dtype, count=rows * width)
     return data.reshape(rows, width) if width > 1 else data
+
+
+def _map_column(path: Path, dtype, width: int, rows: int) -> np.ndarray:
+    """The first ``rows`` committed rows of an append-only file, memory-mapped (not read now)."""
+    _cut(path, rows * np.dtype(dtype).itemsize * width)
+    shape = (rows, width) if width > 1 else (rows,)
+    return np.memmap(path, dtype=dtype, mode="r", shape=shape) if rows else np.zeros(shape, dtype)
+
+
+def _load_run(directory: Path, name: str) -> dict:
+    """One LSH run, memory-mapped (indexes written before runs were .npy files: read from .npz)."""
+    old = directory / f"{name}.npz"
+    if old.exists():
+        with np.load(old) as z:
+            return {k: z[k] for k in z.files}
+    return {key: np.load(directory / f"{name}.{key}.npy", mmap_mode="r") for key in _RUN_ARRAYS}
 
 
 def _append(path: Path, values: np.ndarray) -> Path:
@@ -299,13 +322,10 @@ class Index:
     def _load_committed(self) -> None:
         """In-memory state = the committed state on disk; leftovers of unfinished commits go."""
         st = self.state
-        n, e = st["articles"], st["edges"]
+        n = st["articles"]
         self.a = {
             name: _read_column(self.path / f"{name}.col", dt, w, n)
             for name, (dt, w) in _ARTICLE_COLUMNS.items()
-        }
-        self.e = {
-            name: _read_column(self.path / f"{name}.col", dt, w, e) for name, (dt, w) in _EDGE_COLUMNS.items()
         }
         self._map_files()
         if st["generation"]:
@@ -315,10 +335,7 @@ class Index:
         else:
             self.group = self.story = self.component = np.zeros(0, np.int64)
             self.canonical = np.zeros(0, np.bool_)
-        self.runs = []
-        for name in st["runs"]:
-            with np.load(self.path / f"{name}.npz") as z:
-                self.runs.append({k: z[k] for k in z.files})
+        self.runs = [_load_run(self.path, name) for name in st["runs"]]
         names = self.path / "names.pkl"
         self._names = None
         if st.get("names") and names.exists():
@@ -327,34 +344,25 @@ class Index:
         self._reset_pending()
 
     def _map_files(self) -> None:
-        """Map the shingle sets and story vectors (cut to the committed length); drop stale files."""
+        """Map the verified pairs, shingle sets and story vectors (cut to the committed length);
+        drop stale files."""
         st = self.state
         n = st["articles"]
+        self.e = {
+            name: _map_column(self.path / f"{name}.col", dt, w, st["edges"])
+            for name, (dt, w) in _EDGE_COLUMNS.items()
+        }
         self.shingles_path = self.path / "shingles.col"
-        _read_column(self.shingles_path, np.uint32, 1, 0) if st["shingles"] == 0 else None
-        size = st["shingles"] * 4
-        if self.shingles_path.stat().st_size != size:
-            with open(self.shingles_path, "r+b") as f:
-                f.truncate(size)
-        self.shingles = (
-            np.memmap(self.shingles_path, dtype=np.uint32, mode="r", shape=(st["shingles"],))
-            if st["shingles"]
-            else np.zeros(0, np.uint32)
-        )
+        self.shingles = _map_column(self.shingles_path, np.uint32, 1, st["shingles"])
         dim = st.get("vector_dim") or 0
-        vec_path = self.path / "vectors.col"
         if dim:
-            if vec_path.stat().st_size != n * dim * 2:
-                with open(vec_path, "r+b") as f:
-                    f.truncate(n * dim * 2)
-            self.vectors = (
-                np.memmap(vec_path, dtype=np.float16, mode="r", shape=(n, dim)) if n else np.zeros((0, dim))
-            )
+            self.vectors = _map_column(self.path / "vectors.col", np.float16, dim, n)
         else:
-            vec_path.unlink(missing_ok=True)
+            (self.path / "vectors.col").unlink(missing_ok=True)
             self.vectors = np.zeros((n, 0), np.float16)
         keep = {f"state-{st['generation']}.npz", *(f"{r}.npz" for r in st["runs"])}
-        for p in self.path.glob("*.npz"):
+        keep |= {f"{r}.{key}.npy" for r in st["runs"] for key in _RUN_ARRAYS}
+        for p in [*self.path.glob("*.npz"), *self.path.glob("*.npy")]:
             if p.name not in keep:
                 p.unlink()
 
@@ -363,6 +371,7 @@ class Index:
         self._pending_ids: dict[ArticleId, int] = {}
         self._pending_sets: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending_runs: list[dict] = []
+        self._pending_edges: list[dict] = []
         self._pending_vectors: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending_names = None  # a model fitted in this transaction, or False: decided without one
         self._pending_baseline: float | None = None  # the embedding baseline measured in this transaction
@@ -429,6 +438,20 @@ class Index:
         ).fetchone()
         return None if row is None else int(row[0])
 
+    def _stored_indices(self, ids: list[ArticleId]) -> dict[ArticleId, int]:
+        """The committed articles among ``ids``, with their index (SQLite asked 500 at a time)."""
+        out: dict[ArticleId, int] = {}
+        for start in range(0, len(ids), 500):
+            chunk = set(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for i, aid, is_int in self.db.execute(
+                f"SELECT i, id, id_int FROM articles WHERE id IN ({marks})", [str(a) for a in chunk]
+            ):
+                key = int(aid) if is_int else aid
+                if key in chunk:  # the same text as an id of the other type is another id
+                    out[key] = int(i)
+        return out
+
     def _ids_of(self, indices: np.ndarray) -> dict[int, ArticleId]:
         out: dict[int, ArticleId] = {}
         committed = self.state["articles"]
@@ -471,15 +494,17 @@ class Index:
         seen: dict[ArticleId, int] = {}
         for number, record in enumerate(records, start=1):
             article = record if isinstance(record, Article) else article_from_record(record, fields)
-            earlier = seen.get(article.id)
-            if earlier is None:
-                earlier = self._index_of(article.id)
+            earlier = seen.get(article.id, self._pending_ids.get(article.id))
             if earlier is not None:
                 raise DuplicateIdError(article.id, earlier)
             seen[article.id] = number
             articles.append(article)
         if not articles:
             return []
+        stored = self._stored_indices([a.id for a in articles])
+        if stored:
+            first = next(a.id for a in articles if a.id in stored)
+            raise DuplicateIdError(first, stored[first])
         return self._add_batch(articles)
 
     def _add_batch(self, articles: list[Article]) -> list[dict]:
@@ -528,11 +553,13 @@ class Index:
             left, right = candidate_pairs(keys[kind], mem, all_hash[n_old:], 0)
             pairs_l.append(left + n_old)
             pairs_r.append(right + n_old)
-            for run in self.runs + self._pending_runs:
-                for b in range(keys[kind].shape[0]):
-                    q, d = _lookup(run[f"{kind}_keys"][b], run[f"{kind}_docs"][b], keys[kind][b, mem])
+            for b in range(keys[kind].shape[0]):
+                order = np.argsort(keys[kind][b, mem])  # sorted queries: binary searches stay in cache
+                queries = keys[kind][b, mem[order]]
+                for run in self.runs + self._pending_runs:
+                    q, d = _lookup(run[f"{kind}_keys"][b], run[f"{kind}_docs"][b], queries)
                     pairs_l.append(d)
-                    pairs_r.append(mem[q] + n_old)
+                    pairs_r.append(mem[order[q]] + n_old)
         left = np.concatenate(pairs_l)
         right = np.concatenate(pairs_r)
         if n_old and self.config.retain_days is not None:  # stored articles past retention are not matched
@@ -563,7 +590,6 @@ class Index:
         con = np.divide(shared, smaller, out=np.zeros(len(left)), where=smaller > 0)
         linked = (jac >= cfg.threshold) | ((con >= cfg.containment) & (shared >= cfg.min_overlap))
         new_e = {"edges": np.stack([left[linked], right[linked]], axis=1), "shared": shared[linked]}
-        edges = {k: np.concatenate([self.e[k], v]) for k, v in new_e.items()}
         # -- re-link every region (connected set of verified pairs) the batch touched
         component = union_find(
             n,
@@ -573,9 +599,13 @@ class Index:
         region = np.flatnonzero(np.isin(component, sorted_unique(component[n_old:])))
         local = np.full(n, -1, dtype=np.int64)
         local[region] = np.arange(len(region))
-        inside = (local[edges["edges"][:, 0]] >= 0) & (local[edges["edges"][:, 1]] >= 0)
-        el, er = edges["edges"][inside, 0], edges["edges"][inside, 1]
-        e_shared = edges["shared"][inside]
+        el, er, e_shared = [], [], []
+        for part in (self.e, *self._pending_edges, new_e):  # the pairs inside the region
+            inside = np.flatnonzero(local[part["edges"][:, 0]] >= 0)  # both ends share a component
+            el.append(part["edges"][inside, 0])
+            er.append(part["edges"][inside, 1])
+            e_shared.append(part["shared"][inside])
+        el, er, e_shared = np.concatenate(el), np.concatenate(er), np.concatenate(e_shared)
         e_union = sizes[el] + sizes[er] - e_shared
         labels = link_articles(
             len(region),
@@ -604,16 +634,18 @@ class Index:
         for k, a in enumerate(articles):
             self._pending_ids[a.id] = n_old + k
         canonical = np.concatenate([self.canonical, np.zeros(m, np.bool_)])
-        ids = self._ids_of(region)
-        rank = _id_rank([ids[int(i)] for i in region], np.arange(len(region)))
+        # the canonical article is chosen again only in groups whose members changed
+        changed = region[_changed_groups(labels, old_group_of_region, region >= n_old)[labels]]
+        ids = self._ids_of(changed)
+        rank = _id_rank([ids[int(i)] for i in changed], np.arange(len(changed)))
         winner = choose_canonical(
-            np.searchsorted(np.unique(group[region]), group[region]),
-            all_dates[region],
-            all_tokens[region].astype(np.int64),
+            np.searchsorted(np.unique(group[changed]), group[changed]),
+            all_dates[changed],
+            all_tokens[changed].astype(np.int64),
             rank,
             cfg.canonical,
         )
-        canonical[region] = winner == np.arange(len(region))
+        canonical[changed] = winner == np.arange(len(changed))
         # -- stories: merged groups keep their founder's story; new groups get one
         story = np.concatenate([self.story, np.full(m, -1, np.int64)])
         founder_story = story[group[region]]
@@ -636,7 +668,7 @@ class Index:
             "embedded": embedded,
         }
         self._pending_sets.append((sets.shingles, sets.offsets))
-        self.e = edges
+        self._pending_edges.append(new_e)
         self.group, self.canonical, self.story, self.component = group, canonical, story, component
         run = {}
         for kind in ("main", "lead"):
@@ -812,14 +844,15 @@ class Index:
             return
         st = dict(self.state)
         n_old, n = st["articles"], len(self)
-        e_old = st["edges"]
         gen = st["generation"] + 1
         written = [
             _append(self.path / f"{name}.col", self.a[name][n_old:].astype(dt))
             for name, (dt, _) in _ARTICLE_COLUMNS.items()
         ]
         written += [
-            _append(self.path / f"{name}.col", self.e[name][e_old:].astype(dt))
+            _append(
+                self.path / f"{name}.col", np.concatenate([p[name] for p in self._pending_edges]).astype(dt)
+            )
             for name, (dt, _) in _EDGE_COLUMNS.items()
         ]
         new_sets = (
@@ -884,14 +917,15 @@ class Index:
             new_runs = self._pending_runs
         for i, run in enumerate(new_runs):
             name = f"run-{gen}-{i}"
-            np.savez(self.path / f"{name}.npz", **run)
-            written.append(self.path / f"{name}.npz")
+            for key in _RUN_ARRAYS:
+                np.save(self.path / f"{name}.{key}.npy", run[key])
+                written.append(self.path / f"{name}.{key}.npy")
             run_names.append(name)
         _fsync_all(written, self.path)  # everything the state names is on disk before it is committed
         st.update(
             generation=gen,
             articles=n,
-            edges=len(self.e["edges"]),
+            edges=st["edges"] + sum(len(p["shared"]) for p in self._pending_edges),
             shingles=st["shingles"] + len(new_sets),
             runs=run_names,
             batches=st["batches"] + 1,
@@ -907,11 +941,28 @@ class Index:
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'state'", (json.dumps(st),))
         self.state = st
         # memory already holds what was just written: map the grown files, keep the rest
-        self.runs = runs
+        self.runs = [_load_run(self.path, name) for name in run_names]
         if self._pending_names is not None and self._names is None:
             self._names = self._pending_names or None
         self._map_files()
         self._reset_pending()
+
+
+def _changed_groups(labels: np.ndarray, old_group: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Per label of a re-linked region, whether its members differ from every group before the
+    batch: it holds a new article, or members of two groups, or not all of its old group."""
+    n_labels = int(labels.max()) + 1 if len(labels) else 0
+    lo = np.full(n_labels, np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full(n_labels, -1, dtype=np.int64)
+    np.minimum.at(lo, labels, old_group)
+    np.maximum.at(hi, labels, old_group)
+    groups, sizes = np.unique(old_group, return_counts=True)
+    used = hi >= 0  # labels need not be dense
+    was = np.zeros(n_labels, dtype=np.int64)
+    was[used] = sizes[np.searchsorted(groups, lo[used])]
+    changed = (lo != hi) | (was != np.bincount(labels, minlength=n_labels))
+    changed[labels[new]] = True
+    return changed
 
 
 def _stored_stories(values: dict | None) -> StoryConfig | None:

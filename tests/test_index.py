@@ -61,10 +61,31 @@ def final_assignments(path: Path, records: list[dict]) -> list[dict]:
 @pytest.mark.parametrize("batches", [1, 3, 8])
 def test_k_batches_give_exactly_the_groups_of_one_batch_run(corpus, tmp_path, batches):
     ingest(tmp_path / "idx", corpus, batches)
-    groups = [a["dup_group"] for a in final_assignments(tmp_path / "idx", corpus)]
+    final = final_assignments(tmp_path / "idx", corpus)
+    groups = [a["dup_group"] for a in final]
     expected = batch_partition(corpus, DUPS_ONLY.near_dup)
     assert partition_of([r["id"] for r in corpus], groups) == expected
     assert len(expected) < len(corpus) * 0.8  # the corpus really has copies to find
+    # and the same canonical article in each group, though the groups grew batch by batch
+    batch = find_near_duplicates(corpus, DUPS_ONLY.near_dup)
+    assert [a["is_canonical"] for a in final] == [canonical for _, _, canonical in batch.assignments()]
+
+
+def test_an_index_with_lsh_runs_in_the_older_npz_layout_opens_and_goes_on(corpus, tmp_path):
+    third = len(corpus) // 3
+    ingest(tmp_path / "idx", corpus[: 2 * third], 2)
+    runs = sorted({p.name.split(".")[0] for p in (tmp_path / "idx").glob("run-*.npy")})
+    assert len(runs) == 2
+    for run in runs:  # the layout indexes were written in before runs became memory-mapped .npy files
+        arrays = {p.name.split(".")[1]: np.load(p) for p in (tmp_path / "idx").glob(f"{run}.*.npy")}
+        np.savez(tmp_path / "idx" / f"{run}.npz", **arrays)
+        for p in (tmp_path / "idx").glob(f"{run}.*.npy"):
+            p.unlink()
+    with Index.open(tmp_path / "idx") as index:
+        index.add(corpus[2 * third :])
+        index.commit()
+    groups = [a["dup_group"] for a in final_assignments(tmp_path / "idx", corpus)]
+    assert partition_of([r["id"] for r in corpus], groups) == batch_partition(corpus, DUPS_ONLY.near_dup)
 
 
 def test_a_pair_exactly_at_the_containment_threshold_links_as_in_a_batch_run(tmp_path):
