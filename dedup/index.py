@@ -57,6 +57,7 @@ import numpy as np
 from dedup.arrays import concat_ranges, sorted_unique
 from dedup.config import NearDupConfig, StoryConfig
 from dedup.groups import PairScores, choose_canonical, intersect_pairs, link_articles, union_find
+from dedup.lexical import NameSpace
 from dedup.lsh import band_keys, candidate_pairs, lsh_params
 from dedup.minhash import signatures
 from dedup.neardup import DuplicateIdError, _id_rank, _stable_hash
@@ -336,11 +337,7 @@ class Index:
             self.group = self.story = self.component = np.zeros(0, np.int64)
             self.canonical = np.zeros(0, np.bool_)
         self.runs = [_load_run(self.path, name) for name in st["runs"]]
-        names = self.path / "names.pkl"
-        self._names = None
-        if st.get("names") and names.exists():
-            with open(names, "rb") as f:
-                self._names = pickle.load(f)  # noqa: S301 - written by this class
+        self._names = _load_names(self.path) if st.get("names") else None
         self._reset_pending()
 
     def _map_files(self) -> None:
@@ -360,7 +357,7 @@ class Index:
         else:
             (self.path / "vectors.col").unlink(missing_ok=True)
             self.vectors = np.zeros((n, 0), np.float16)
-        keep = {f"state-{st['generation']}.npz", *(f"{r}.npz" for r in st["runs"])}
+        keep = {"names.npz", f"state-{st['generation']}.npz", *(f"{r}.npz" for r in st["runs"])}
         keep |= {f"{r}.{key}.npy" for r in st["runs"] for key in _RUN_ARRAYS}
         for p in [*self.path.glob("*.npz"), *self.path.glob("*.npy")]:
             if p.name not in keep:
@@ -713,10 +710,12 @@ class Index:
         names = None
         if sc.name_weight > 0:
             if "names" not in self.state and self._pending_names is None:  # decided once, on the first batch
-                self._pending_names = _fit_names(texts, sc.name_dims) or False
-            model = self._names or self._pending_names
-            if model:
-                names = _apply_names(model, texts)
+                fitted = NameSpace.fit(texts, sc.name_dims) if len(texts) >= _MIN_NAME_FIT else None
+                self._pending_names = fitted[0] if fitted else False
+            space = self._names or self._pending_names
+            if space:
+                names = np.zeros((len(texts), sc.name_dims), dtype=np.float32)
+                names[:, : len(space.components)] = space.transform(texts)
         baseline = self.state.get("baseline", self._pending_baseline)
         if baseline is None:  # measured once, on the first batch, then frozen: scores stay comparable
             from dedup.lexical import baseline_similarity, shrunk_baseline
@@ -880,11 +879,11 @@ class Index:
             )
         if self._pending_names is not None and "names" not in st:
             if self._pending_names:
-                with open(self.path / "names.pkl.tmp", "wb") as f:
-                    pickle.dump(self._pending_names, f)
+                with open(self.path / "names.npz.tmp", "wb") as f:
+                    self._pending_names.save(f)
                     f.flush()
                     os.fsync(f.fileno())
-                os.replace(self.path / "names.pkl.tmp", self.path / "names.pkl")
+                os.replace(self.path / "names.npz.tmp", self.path / "names.npz")
             st["names"] = bool(self._pending_names)
         if self._pending_baseline is not None and "baseline" not in st:
             st["baseline"] = self._pending_baseline
@@ -984,31 +983,15 @@ def _stored_config(path: Path) -> dict | None:
         db.close()
 
 
-def _fit_names(texts: list[str], dims: int):
-    """Fit the name features (TF-IDF over names + SVD) on a first batch; None if too little text."""
-    if len(texts) < _MIN_NAME_FIT:
-        return None
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    from dedup.lexical import name_tokens
-
-    vectorizer = TfidfVectorizer(analyzer=name_tokens, min_df=2, sublinear_tf=True, dtype=np.float32)
-    try:
-        tfidf = vectorizer.fit_transform(texts)
-    except ValueError:
-        return None
-    k = min(dims, tfidf.shape[1] - 1, len(texts) - 1)
-    if k < 2:
-        return None
-    svd = TruncatedSVD(k, random_state=0, algorithm="randomized", n_iter=4).fit(tfidf)
-    return {"vectorizer": vectorizer, "svd": svd, "dims": dims}
-
-
-def _apply_names(model: dict, texts: list[str]) -> np.ndarray:
-    from sklearn.preprocessing import normalize
-
-    reduced = model["svd"].transform(model["vectorizer"].transform(texts))
-    out = np.zeros((len(texts), model["dims"]), dtype=np.float32)
-    out[:, : reduced.shape[1]] = normalize(reduced)
-    return out
+def _load_names(path: Path) -> NameSpace:
+    """The name features fitted on the first batch (indexes written before they were stored as
+    arrays in ``names.npz`` hold scikit-learn objects in ``names.pkl``)."""
+    if (path / "names.npz").exists():
+        return NameSpace.load(path / "names.npz")
+    with open(path / "names.pkl", "rb") as f:
+        model = pickle.load(f)  # noqa: S301 - written by this class
+    vocabulary = model["vectorizer"].vocabulary_
+    terms = sorted(vocabulary, key=vocabulary.get)
+    return NameSpace(
+        terms, model["vectorizer"].idf_.astype(np.float32), model["svd"].components_.astype(np.float32)
+    )

@@ -166,10 +166,20 @@ def name_vectors(texts: Sequence[str], dims: int = 256, seed: int = 0) -> np.nda
 
 @dataclass
 class NameSpace:
-    """The name TF-IDF and its LSA, fitted once (e.g. on a sample) and applied to any texts."""
+    """The name TF-IDF and its LSA, fitted once (e.g. on a sample or a first batch) and applied
+    to any texts. Kept as plain arrays: applying it needs numpy only, not scikit-learn, whose
+    import alone costs an ingest process about two seconds."""
 
-    vectorizer: object
-    svd: object
+    terms: list[str]
+    """The TF-IDF vocabulary, in column order."""
+    idf: np.ndarray
+    """Inverse document frequency of each term (float32)."""
+    components: np.ndarray
+    """The LSA axes, shape ``(k, len(terms))`` (float32)."""
+
+    def __post_init__(self) -> None:
+        self._column = {term: j for j, term in enumerate(self.terms)}
+        self._axes = np.ascontiguousarray(self.components.T)  # one row per term: gathered per name
 
     @classmethod
     def fit(cls, texts: Sequence[str], dims: int = 256, seed: int = 0) -> tuple[NameSpace, np.ndarray] | None:
@@ -191,13 +201,43 @@ class NameSpace:
             return None
         svd = TruncatedSVD(k, random_state=seed, algorithm="randomized", n_iter=4)
         reduced = svd.fit_transform(tfidf)
-        return cls(vectorizer, svd), normalize(reduced).astype(np.float32)
+        terms = [""] * len(vectorizer.vocabulary_)
+        for term, column in vectorizer.vocabulary_.items():
+            terms[column] = term
+        space = cls(terms, vectorizer.idf_.astype(np.float32), svd.components_.astype(np.float32))
+        return space, normalize(reduced).astype(np.float32)
 
     def transform(self, texts: Sequence[str]) -> np.ndarray:
-        from sklearn.preprocessing import normalize
+        """L2-normalised LSA vectors of ``texts`` (zero where no known name occurs): sublinear TF
+        times IDF, L2-normalised, projected on the axes, as scikit-learn's pipeline computes it."""
+        rows, columns = [], []
+        for row, text in enumerate(texts):
+            for term in name_tokens(text):
+                column = self._column.get(term)
+                if column is not None:
+                    rows.append(row)
+                    columns.append(column)
+        out = np.zeros((len(texts), self.components.shape[0]), dtype=np.float32)
+        if not rows:
+            return out
+        width = len(self.terms)
+        cell, counts = np.unique(np.asarray(rows, np.int64) * width + np.asarray(columns), return_counts=True)
+        row, term = cell // width, cell % width  # sorted by row
+        weight = (1.0 + np.log(counts)).astype(np.float32) * self.idf[term]
+        weight /= np.sqrt(np.bincount(row, weight * weight))[row].astype(np.float32)
+        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+        out[row[starts]] = np.add.reduceat(self._axes[term] * weight[:, None], starts)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
 
-        reduced = self.svd.transform(self.vectorizer.transform(texts))
-        return normalize(reduced).astype(np.float32)
+    def save(self, path) -> None:
+        """Write the arrays to ``path`` (an open binary file or a path; ``.npz`` format)."""
+        np.savez(path, terms=np.array(self.terms, dtype=str), idf=self.idf, components=self.components)
+
+    @classmethod
+    def load(cls, path) -> NameSpace:
+        with np.load(path, allow_pickle=False) as z:
+            return cls(z["terms"].tolist(), z["idf"], z["components"])
 
 
 def centred(embeddings: np.ndarray) -> np.ndarray:

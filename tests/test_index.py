@@ -347,6 +347,37 @@ def test_a_later_article_joins_stored_stories_and_merges_them_under_the_older_id
     }
 
 
+def test_an_index_with_name_features_in_the_older_pickle_layout_assigns_the_same_stories(
+    corpus, static_dir, tmp_path
+):
+    import pickle
+
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from dedup.lexical import NameSpace, name_tokens
+
+    config = fast_config(static_dir, tmp_path)
+    ingest(tmp_path / "new", corpus[:300], 1, config)
+    shutil.copytree(tmp_path / "new", tmp_path / "old")
+    # what earlier versions stored: the fitted scikit-learn objects themselves
+    space = NameSpace.load(tmp_path / "old" / "names.npz")
+    tfidf = TfidfVectorizer(analyzer=name_tokens, min_df=2, sublinear_tf=True, dtype=np.float32)
+    tfidf.vocabulary_ = {term: j for j, term in enumerate(space.terms)}
+    tfidf.idf_ = space.idf
+    svd = TruncatedSVD(len(space.components))
+    svd.components_ = space.components
+    with open(tmp_path / "old" / "names.pkl", "wb") as f:
+        pickle.dump({"vectorizer": tfidf, "svd": svd, "dims": config.stories.name_dims}, f)
+    (tmp_path / "old" / "names.npz").unlink()
+    rows = {}
+    for name in ("new", "old"):
+        with Index.open(tmp_path / name) as index:
+            rows[name] = index.add(corpus[300:600])
+    assert rows["old"] == rows["new"]
+    assert len({r["story"] for r in rows["new"]}) > 10
+
+
 def test_story_model_settings_are_fixed_when_the_index_is_created(static_dir, tmp_path):
     Index.open(tmp_path / "idx", fast_config(static_dir, tmp_path)).close()
     with pytest.raises(IndexMismatch, match="story features"):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from stage2_helpers import unit
 
-from dedup.lexical import centred, name_tokens, name_vectors, story_vectors
+from dedup.lexical import NameSpace, centred, name_tokens, name_vectors, story_vectors
 
 # -- name_tokens ----------------------------------------------------------------------------------------
 
@@ -101,6 +103,26 @@ def test_a_text_without_recurring_names_gets_a_zero_row():
     v = name_vectors([*NAMED, "nothing capitalised here"])
     assert v is not None
     np.testing.assert_array_equal(v[-1], 0.0)
+
+
+def test_a_name_space_applies_to_new_texts_as_scikit_learn_would_and_survives_a_save():
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    space, fitted = NameSpace.fit(NAMED, dims=3)
+    np.testing.assert_allclose(space.transform(NAMED), fitted, atol=1e-5)  # as fitted
+    later = ["Alma Verhoeven returns to Kestrel Bay", "Orrin Systems and Jonas Eckhart", "no names", ""]
+    tfidf = TfidfVectorizer(analyzer=name_tokens, min_df=2, sublinear_tf=True, dtype=np.float32)
+    svd = TruncatedSVD(3, random_state=0, algorithm="randomized", n_iter=4).fit(tfidf.fit_transform(NAMED))
+    expected = normalize(svd.transform(tfidf.transform(later)))
+    got = space.transform(later)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    np.testing.assert_array_equal(got[2:], 0.0)  # no known name: a zero row
+    buffer = io.BytesIO()
+    space.save(buffer)
+    buffer.seek(0)
+    np.testing.assert_array_equal(NameSpace.load(buffer).transform(later), got)
 
 
 # -- story_vectors and centred ------------------------------------------------------------------------
