@@ -1267,6 +1267,7 @@ def ingest_command(
     cache_dir: CacheDirOpt = None,
     on_error: OnErrorOpt = OnError.fail,
     rejects: RejectsOpt = None,
+    workers: WorkersOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Add a JSONL batch to a persistent index: each article joins the dup groups and stories seen before.
@@ -1314,11 +1315,17 @@ def ingest_command(
     started = time.perf_counter()
 
     from dedup.records import RecordError
-    from dedup.runner import scan_articles, write_annotated
+    from dedup.runner import read_ahead, scan_articles, worker_pool, write_annotated
 
     with _accounted(rejects) as tally:
         reject_writer = tally.rejects
-        with _input_path(input) as path, _progress(quiet, "reading") as progress:
+        with (
+            _input_path(input) as path,
+            _progress(quiet, "reading") as progress,
+            worker_pool(workers) or nullcontext() as pool,
+        ):
+            reading = read_ahead(path, pool, prepare=_article_and_text, fields=fields, ahead=_READ_AHEAD)
+            _load_compiled_core()  # while the workers parse and clean
             try:
                 store = Index.open(
                     index, IndexConfig(near, story_cfg, retain_days), keep_stage1=not stage1_given
@@ -1327,33 +1334,37 @@ def ingest_command(
                 raise _fail(str(err)) from None
             with store:
                 articles: list = []
+                texts: list[str] = []
                 seen: set = set()
 
-                def accept(article, full) -> None:
+                def accept(article, payload) -> None:
                     if article.id in seen:
                         raise RecordError(f"duplicate id {article.id!r} in this input")
                     if store.lookup([article.id]):
                         raise RecordError(f"id {article.id!r} is already in the index")
                     seen.add(article.id)
-                    articles.append(full)
+                    articles.append(payload[0])
+                    texts.append(payload[1])
 
                 scan = scan_articles(
                     path,
                     accept,
-                    prepare=_whole_article,
+                    prepare=_article_and_text,
                     fields=fields,
                     on_error=on_error.value,
                     rejects=reject_writer,
                     display_name=input if input != "-" else "<stdin>",
+                    pool=pool,
+                    started=reading,
                 )
                 progress("indexing", 0, len(articles))
-                rows = store.add(articles)
+                rows = store.add(articles, texts=texts)
                 columns = {
                     "dup_group": [r["dup_group"] for r in rows],
                     "is_canonical": [r["is_canonical"] for r in rows],
                     "story": [r["story"] for r in rows],
                 }
-                written = write_annotated(scan, output, columns, None)
+                written = write_annotated(scan, output, columns, pool)
                 store.commit()  # after the output is in place: a failed write leaves the index as it was
                 stats = store.stats()
         tally.check(scan, written)
@@ -1394,27 +1405,32 @@ def _tokenizing_workers(pool):
 def _load_compiled_core() -> None:
     """Import stage 1's compiled core and load its tokeniser now, with SciPy hidden from numba.
 
-    numba imports SciPy (when installed) as it starts, for a version check and to find BLAS for
-    ``np.dot``/``np.linalg`` inside compiled functions; dedup's kernels use neither, and it cost
-    ~0.3 s of every stage-1 run (measured: numba import + first kernel 1.2 -> 0.9 s). SciPy is
-    hidden while numba starts in this process (numba treats it as not installed) and visible
-    again afterwards. A process that loaded numba already is left as it is.
+    numba imports SciPy (when installed) as it starts, for a version check, and SciPy's linear
+    algebra when it loads its first compiled function, to find BLAS for ``np.dot``/``np.linalg``
+    inside compiled functions; dedup's kernels use neither, and it cost ~0.3 s of every stage-1
+    run (measured: numba import + first kernel 1.2 -> 0.9 s), and ~0.3 s more of an ingest
+    process. What of SciPy is not imported yet is hidden while numba starts (numba treats it as
+    not installed) and visible again afterwards.
     """
-    hide = "numba" not in sys.modules and "scipy" not in sys.modules
-    if hide:
-        sys.modules["scipy"] = None  # type: ignore[assignment]  # "import scipy" raises ImportError
+    hidden = [name for name in ("scipy", "scipy.linalg") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # "import scipy..." raises ImportError
     try:
         from dedup.shingle import warm_tokenizer
 
         warm_tokenizer()
     finally:
-        if hide and sys.modules.get("scipy", 0) is None:
-            del sys.modules["scipy"]
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
 
 
-def _whole_article(article, record):
-    """Prepare step of ``ingest``: the index reads the article itself."""
-    return article
+def _article_and_text(article, record):
+    """Prepare step of ``ingest`` (in the workers): the article, for its story text, and the
+    cleaned text the index shingles (:func:`dedup.normalize.article_text`)."""
+    from dedup.normalize import article_text
+
+    return article, article_text(article.title, article.text)
 
 
 def main() -> None:

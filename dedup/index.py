@@ -482,11 +482,20 @@ class Index:
 
     # ---- adding -------------------------------------------------------------------------------
 
-    def add(self, records: Iterable[Mapping | Article], fields: FieldMap | None = None) -> list[dict]:
+    def add(
+        self,
+        records: Iterable[Mapping | Article],
+        fields: FieldMap | None = None,
+        *,
+        texts: list[str] | None = None,
+    ) -> list[dict]:
         """Add a batch. Returns, for each new record in order, its ``id``, ``dup_group``,
         ``is_canonical`` and ``story``. Nothing is durable until :meth:`commit`. A record that fails
         validation or repeats an id raises :class:`~dedup.records.RecordError` (a
-        :class:`~dedup.neardup.DuplicateIdError` for ids) and the index is left as it was."""
+        :class:`~dedup.neardup.DuplicateIdError` for ids) and the index is left as it was.
+
+        ``texts``: each record's :func:`~dedup.normalize.article_text`, when the caller made them
+        already (the ``ingest`` command cleans them in worker processes while it reads)."""
         articles: list[Article] = []
         seen: dict[ArticleId, int] = {}
         for number, record in enumerate(records, start=1):
@@ -496,21 +505,23 @@ class Index:
                 raise DuplicateIdError(article.id, earlier)
             seen[article.id] = number
             articles.append(article)
+        if texts is not None and len(texts) != len(articles):
+            raise ValueError(f"{len(texts)} texts for {len(articles)} records: give one per record")
         if not articles:
             return []
         stored = self._stored_indices([a.id for a in articles])
         if stored:
             first = next(a.id for a in articles if a.id in stored)
             raise DuplicateIdError(first, stored[first])
-        return self._add_batch(articles)
+        return self._add_batch(articles, texts)
 
-    def _add_batch(self, articles: list[Article]) -> list[dict]:
+    def _add_batch(self, articles: list[Article], texts: list[str] | None) -> list[dict]:
         started = time.perf_counter()
         cfg = self.config.near_dup
         n_old, m = len(self), len(articles)
         n = n_old + m
         # -- shingle sets, signatures and band keys of the new articles
-        tb = tokenize([article_text(a.title, a.text) for a in articles])
+        tb = tokenize(texts if texts is not None else [article_text(a.title, a.text) for a in articles])
         keep = np.ones(len(tb.line_hashes), dtype=np.bool_)
         if cfg.prose_only:
             from dedup.boilerplate import never_below, non_prose_lines

@@ -363,10 +363,12 @@ def test_console_entry_point_streams_output_and_exit_statuses(corpus_path, tmp_p
     assert b"No such option" in proc.stderr
 
 
-def test_compiled_core_loads_with_scipy_hidden_only_while_numba_starts():
+@pytest.mark.parametrize("before", ["", "import dedup.index\n"])  # ingest has numba imported already
+def test_compiled_core_loads_with_scipy_hidden_only_while_numba_starts(before):
     code = (
-        "import sys\nfrom dedup.cli import _load_compiled_core\n_load_compiled_core()\n"
+        f"import sys\n{before}from dedup.cli import _load_compiled_core\n_load_compiled_core()\n"
         "assert 'numba' in sys.modules and sys.modules.get('scipy', 0) is not None\n"
+        "assert 'scipy.linalg' not in sys.modules\n"
         "import scipy.linalg\nprint(scipy.linalg.norm([3.0, 4.0]))\n"
         "from dedup.shingle import tokenize\nprint(tokenize(['Storm hits\\nThe storm hit.']).tokens.size)\n"
     )
