@@ -269,24 +269,21 @@ def cluster_stories(
     ``times`` are epoch seconds (NaN: undated); two dated articles more than ``window_days`` apart
     never share a story. Labels are numbered in order of each story's first article.
     """
-    n = len(vectors)
-    if n == 0:
+    if len(vectors) == 0:
         return np.empty(0, dtype=np.int64)
-    times = np.full(n, np.nan) if times is None else np.asarray(times, dtype=np.float64)
-    window = window_days * 86400.0 if window_days and window_days > 0 else np.inf
-    graph = knn_graph(
-        vectors, times, k=k, min_similarity=threshold, window=window, exact_limit=exact_limit, threads=threads
-    )
-    dated = ~np.isnan(times)
-    sums = np.array(vectors, dtype=np.float32)  # a copy: it becomes the clusters' vector sums
-    return _link(
-        sums,
-        np.ones(n, dtype=np.float64),
-        np.where(dated, times, np.inf),
-        np.where(dated, times, -np.inf),
-        graph,
-        threshold,
-        window,
+    none = np.zeros(0)  # no earlier stories: linkage starts from single articles
+    return extend_stories(
+        np.zeros((0, np.shape(vectors)[1]), dtype=np.float32),
+        none,
+        none,
+        none,
+        vectors,
+        times,
+        threshold=threshold,
+        window_days=window_days,
+        k=k,
+        exact_limit=exact_limit,
+        threads=threads,
     )
 
 
@@ -308,16 +305,17 @@ def extend_stories(
 
     The ``len(story_sums)`` existing stories enter as clusters (the sum of their members' vectors,
     their size and their first and last dates; NaN: undated) and the new articles as single
-    ones; merging proceeds exactly as in :func:`cluster_stories`. Candidates are each new
-    article's ``k`` nearest new articles and its ``k`` most similar stories (by average
-    similarity), above ``threshold``; two stories meet only through an article that joined one
-    of them, so an existing story never splits and two merge only when new articles bring them
-    together. Returns labels for the stories, then for the articles, numbered in that order.
+    ones. Candidates are each new article's ``k`` nearest new articles and its ``k`` most similar
+    stories (by average similarity), above ``threshold``; two stories meet only through an article
+    that joined one of them, so an existing story never splits and two merge only when new
+    articles bring them together. With no existing stories this is :func:`cluster_stories`.
+    Returns labels for the stories, then for the articles, numbered by each story's first node.
     """
     n_s, n = len(story_sums), len(vectors)
     times = np.full(n, np.nan) if times is None else np.asarray(times, dtype=np.float64)
     window = window_days * 86400.0 if window_days and window_days > 0 else np.inf
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    # a copy: it becomes the clusters' vector sums
     sums = np.concatenate([np.asarray(story_sums, dtype=np.float32).reshape(n_s, vectors.shape[1]), vectors])
     sizes = np.concatenate([np.asarray(story_sizes, dtype=np.float64), np.ones(n)])
     first = np.concatenate([np.asarray(story_first, dtype=np.float64), times])
@@ -336,34 +334,22 @@ def extend_stories(
             left.append(top[row, col].astype(np.int64))
             right.append(n_s + start + row.astype(np.int64))
             sims.append(sim[row, col])
-    graph = StoryGraph(np.concatenate(left), np.concatenate(right), np.concatenate(sims))
-    return _link(
-        sums,
-        sizes,
-        np.where(np.isnan(first), np.inf, first),
-        np.where(np.isnan(last), -np.inf, last),
-        graph,
-        threshold,
-        window,
-    )
-
-
-def _link(sums, size, tmin, tmax, graph: StoryGraph, threshold: float, window: float) -> np.ndarray:
-    """Average linkage over the candidate ``graph``; labels numbered by each story's first node."""
-    n = len(sums)
     # symmetric CSR adjacency of the candidate graph
-    rows = np.concatenate([graph.left, graph.right])
-    cols = np.concatenate([graph.right, graph.left])
+    nodes = n_s + n
+    rows = np.concatenate([*left, *right])
+    cols = np.concatenate([*right, *left])
     order = np.argsort(rows, kind="stable")
     indices = cols[order].astype(np.int64)
-    weights = np.concatenate([graph.similarity, graph.similarity])[order]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    weights = np.concatenate([*sims, *sims])[order]
+    indptr = np.zeros(nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=nodes), out=indptr[1:])
+    tmin = np.where(np.isnan(first), np.inf, first)
+    tmax = np.where(np.isnan(last), -np.inf, last)
     root = _graph_average_linkage(
-        sums, size, tmin, tmax, indptr, indices, weights, float(threshold), float(window)
+        sums, sizes, tmin, tmax, indptr, indices, weights, float(threshold), float(window)
     )
     # number stories by their first node: stable, and the same whatever the merge order
-    first = np.full(n, n, dtype=np.int64)
-    np.minimum.at(first, root, np.arange(n))
-    _, dense = np.unique(first[root], return_inverse=True)
+    head = np.full(nodes, nodes, dtype=np.int64)
+    np.minimum.at(head, root, np.arange(nodes))
+    _, dense = np.unique(head[root], return_inverse=True)
     return dense.astype(np.int64)
