@@ -2,19 +2,20 @@
 
 Kept apart from ``bench.py`` (what to run) so each piece stays small: :func:`corpus` makes or reuses a
 generated corpus, :func:`measure` runs one command as its own process and reads its wall time and
-peak RSS from ``os.wait4`` (the child's own rusage, not a running maximum over all children), and
+peak RSS from ``os.wait4`` (the child's own rusage, not a running maximum over all children; the
+child is forked by a small launcher, so the benchmark's own memory is not counted in it), and
 :func:`score_output` compares a run's ``dup_group`` with the generator's ``truth_dup``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -81,25 +82,41 @@ class Run:
     stderr_tail: str = ""
 
 
+# Runs one command and reports its wall time and rusage. A child's ru_maxrss starts at the RSS of the
+# process it was forked from (Linux records the forking image's high-water mark at exec), so a
+# benchmark that holds an index in memory would see its own size in every child it measures: this
+# small process is the one that forks the command.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+cmd, timeout = json.loads(sys.argv[1]), float(sys.argv[2])
+start = time.perf_counter()
+proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+while True:
+    pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+    if pid:
+        break
+    if time.perf_counter() - start > timeout:
+        proc.kill()
+    time.sleep(0.005)
+print(json.dumps([time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status)]))
+"""
+
+
 def measure(cmd: list[str], env: dict | None = None, timeout: float = 3600) -> Run:
-    """Run ``cmd`` as its own process; wall seconds and the child's peak RSS."""
+    """Run ``cmd`` as its own process; wall seconds and its own peak RSS (via a small launcher
+    process, see ``_LAUNCHER``; the launcher's own start-up is not timed)."""
     with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})})
-        deadline = start + timeout
-        # wait4 gives this child's own rusage (getrusage(RUSAGE_CHILDREN) would be a running maximum)
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-            time.sleep(0.005)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        launched = subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, json.dumps([str(c) for c in cmd]), str(timeout)],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env={**os.environ, **(env or {})},
+            check=True,
+        )
+        seconds, maxrss_kb, returncode = json.loads(launched.stdout)
         err.seek(0)
         tail = err.read().decode("utf-8", "replace")[-800:]
-    return Run(seconds, usage.ru_maxrss / 1024.0, proc.returncode, tail)
+    return Run(seconds, maxrss_kb / 1024.0, returncode, tail)
 
 
 def score_output(output: Path, truth_path: Path) -> dict:
