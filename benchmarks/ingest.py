@@ -2,6 +2,7 @@
 
     python benchmarks/ingest.py                         # 1M-article index, 10k batch (about 40 min here)
     python benchmarks/ingest.py --size 100000 --quick   # a few minutes
+    python benchmarks/ingest.py --agreement             # stories in k batches vs one batch run (~2 min)
 
 1. The generated wire-copy corpus (``harness.corpus``) minus its last ``--batch`` articles is ingested
    into an index in ``--build-batch`` steps (fast story mode), each step timed, once; the index is
@@ -9,6 +10,12 @@
 2. The last ``--batch`` articles are then added to a fresh copy of that index, ``--repeats`` times:
    in-process (``Index.add`` + ``commit``, with the stage-1 and story parts timed separately) and as a
    whole ``dedup ingest`` process (wall time and peak RSS from rusage).
+
+``--agreement`` instead ingests labelled corpora (the UCI headlines when ``../shared/data`` has them,
+and the generated 30k wire corpus) in k batches and scores the stories against one batch run with
+the index's settings (ARI) and against the human or generated story labels (B-cubed F1). As a
+yardstick it also scores one batch run on each third of the corpus (in time order) against the
+full batch run restricted to that third: what any method that sees the corpus in parts can hope for.
 
 Results go to ``results/ingest*.json`` and into ``RESULTS.md`` (``report.py``).
 """
@@ -104,6 +111,93 @@ def in_process(index_dir: Path, records: list[dict]) -> dict:
     }
 
 
+SHARED = ROOT.parent.parent / "shared" / "data"
+
+
+def agreement(batches: list[int]) -> dict:
+    import numpy as np
+
+    from dedup.config import StoryConfig
+    from dedup.evaluate import score_labels
+    from dedup.index import Index, IndexConfig
+    from dedup.pipeline import Pipeline, PipelineConfig
+
+    config = IndexConfig(stories=StoryConfig(fast=True, cache_dir=str(CACHE)))
+    pipeline = Pipeline(PipelineConfig(near_dup=config.near_dup, stories=config.stories))
+    corpora = {}
+    if (SHARED / "uci_stories.jsonl").exists():
+        corpora["UCI headlines (human story labels)"] = (
+            _records(SHARED / "uci_stories.jsonl", 0, 10**9),
+            "story",
+        )
+    corpora["generated wire corpus, 30k (generated story labels)"] = (
+        _records(corpus(30_000), 0, 30_000),
+        "truth_story",
+    )
+    rows = []
+    for name, (records, gold_key) in corpora.items():
+        records.sort(key=lambda r: r.get("published_at") or "")  # batches arrive in time order
+        gold = [r[gold_key] for r in records]
+        batch = pipeline.run(records).story
+        thirds = np.array_split(np.arange(len(records)), 3)
+        sliced = [
+            score_labels([batch[i] for i in part], pipeline.run([records[i] for i in part]).story).ari
+            for part in thirds
+        ]
+        row = {
+            "corpus": name,
+            "articles": len(records),
+            "batch_stories": len(set(batch)),
+            "batch_bcubed_f1": score_labels(batch, gold).bcubed_f1,
+            "sliced_batch_ari": statistics.mean(sliced),
+            "ingest": [],
+        }
+        for k in batches:
+            with tempfile.TemporaryDirectory() as tmp, Index.open(Path(tmp) / "idx", config) as index:
+                for part in np.array_split(np.arange(len(records)), k):
+                    index.add([records[i] for i in part])
+                    index.commit()
+                found = index.lookup([r["id"] for r in records])
+            story = [found[r["id"]]["story"] for r in records]
+            row["ingest"].append(
+                {
+                    "batches": k,
+                    "stories": len(set(story)),
+                    "ari_vs_batch": score_labels(story, batch).ari,
+                    "bcubed_f1": score_labels(story, gold).bcubed_f1,
+                }
+            )
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    lines = [
+        "## Incremental ingest: stories against one batch run (`ingest-agreement`)",
+        "",
+        f"Machine: {machine()['cpu']}; command: `{' '.join(sys.argv)}`. Fast story mode, the index's "
+        "settings for both; records in time order, split into k equal batches. The last column scores "
+        "batch runs on each third of the corpus against the full batch run restricted to that third.",
+        "",
+        "| corpus | articles | run | stories | ARI vs batch run | B-cubed F1 vs labels | batch runs on thirds: ARI |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['corpus']} | {row['articles']:,} | one batch run | {row['batch_stories']:,} | 1 | "
+            f"{row['batch_bcubed_f1']:.3f} | {row['sliced_batch_ari']:.3f} |"
+        )
+        for r in row["ingest"]:
+            lines.append(
+                f"| | | ingest in {r['batches']} batches | {r['stories']:,} | {r['ari_vs_batch']:.3f} | "
+                f"{r['bcubed_f1']:.3f} | |"
+            )
+    report = {"stage": "ingest-agreement", "machine": machine(), "command": " ".join(sys.argv), "rows": rows}
+    report["markdown"] = "\n".join(lines)
+    out = ROOT / "results" / "ingest-agreement.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    print(report["markdown"])
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -113,7 +207,11 @@ def main() -> None:
     parser.add_argument("--build-batch", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="one repeat")
+    parser.add_argument("--agreement", action="store_true", help="stories in k batches vs one batch run")
     args = parser.parse_args()
+    if args.agreement:
+        agreement([3, 10])
+        return
     repeats = 1 if args.quick else args.repeats
     path = corpus(args.size)
     base = args.size - args.batch
