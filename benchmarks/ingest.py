@@ -1,6 +1,6 @@
 """Incremental ingest benchmark: add a batch to an index that already holds many articles.
 
-    python benchmarks/ingest.py                         # 1M-article index, 10k batch (about 40 min here)
+    python benchmarks/ingest.py                         # 1M-article index, 10k batch (about 20 min here)
     python benchmarks/ingest.py --size 100000 --quick   # a few minutes
     python benchmarks/ingest.py --agreement             # stories in k batches vs one batch run (~2 min)
 
