@@ -114,6 +114,34 @@ def test_each_group_has_one_canonical_article_and_is_named_after_its_first_membe
         assert position[group] == min(position[i] for i, _ in items)
 
 
+def test_texts_cleaned_by_the_caller_give_the_same_groups(corpus, tmp_path):
+    from dedup.normalize import article_text
+
+    half = len(corpus) // 2
+    texts = [article_text(r["title"], r["text"]) for r in corpus]
+    rows = {}
+    for name, given in (("own", None), ("given", texts)):
+        with Index.open(tmp_path / name, DUPS_ONLY) as index:
+            rows[name] = index.add(corpus[:half], texts=given and given[:half])
+            index.commit()
+            rows[name] += index.add(corpus[half:], texts=given and given[half:])
+    assert rows["given"] == rows["own"]
+    # the index shingles the texts it is given: make one article's text another's
+    a, b = next(
+        (i, j)
+        for i in range(half)
+        for j in range(i + 1, half)
+        if rows["own"][i]["dup_group"] != rows["own"][j]["dup_group"] and len(texts[i]) > 1000
+    )
+    swapped = texts[:half]
+    swapped[b] = texts[a]
+    with Index.open(tmp_path / "swapped", DUPS_ONLY) as index:
+        out = index.add(corpus[:half], texts=swapped)
+    assert out[b]["dup_group"] == out[a]["dup_group"]
+    with Index.open(tmp_path / "own", DUPS_ONLY) as index, pytest.raises(ValueError, match="one per record"):
+        index.add([dict(corpus[0], id="another")], texts=[])
+
+
 def test_group_ids_are_stable_when_a_later_batch_adds_copies(corpus, tmp_path):
     half = len(corpus) // 2
     with Index.open(tmp_path / "idx", DUPS_ONLY) as index:
@@ -458,6 +486,28 @@ def test_cli_ingest_twice_then_rejects_known_ids(corpus, tmp_path, static_dir):
     assert len(read_jsonl(tmp_path / "r.jsonl")) == 200
     with Index.open(index) as idx:
         assert idx.stats()["articles"] == 400
+
+
+def test_cli_ingest_with_worker_processes_gives_the_same_output_and_rejects(corpus, tmp_path, monkeypatch):
+    import dedup.runner as runner_module
+
+    monkeypatch.setattr(runner_module, "_CHUNK_BYTES", 20_000)  # many ranges
+    monkeypatch.setattr(runner_module, "_MIN_PARALLEL_BYTES", 0)  # workers even for a small file
+    lines = [orjson.dumps(r).decode() + "\n" for r in corpus[:300]]
+    lines[40] = "{broken\n"
+    lines[90] = orjson.dumps(corpus[10]).decode() + "\n"  # an id seen before in this input
+    path = write_jsonl(tmp_path / "in.jsonl", lines)
+    results = []
+    for workers in ("1", "2"):
+        out, rejects = tmp_path / f"out{workers}.jsonl", tmp_path / f"rejects{workers}.jsonl"
+        args = ["ingest", "--index", str(tmp_path / f"idx{workers}"), str(path), "-o", str(out), "-q"]
+        args += ["--no-stories", "--workers", workers, "--on-error", "skip", "--rejects", str(rejects)]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        results.append((out.read_bytes(), [(r["line"], r["reason"]) for r in read_jsonl(rejects)]))
+    assert results[0] == results[1]
+    assert [line for line, _ in results[0][1]] == [41, 91]
+    assert len(read_jsonl(tmp_path / "out2.jsonl")) == 298
 
 
 def test_cli_ingest_errors_are_clear(tmp_path):
