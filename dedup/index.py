@@ -436,34 +436,32 @@ class Index:
         return None if row is None else int(row[0])
 
     def _stored_indices(self, ids: list[ArticleId]) -> dict[ArticleId, int]:
-        """The committed articles among ``ids``, with their index (SQLite asked 500 at a time)."""
+        """The committed articles among ``ids``, with their index."""
+        wanted = set(ids)
         out: dict[ArticleId, int] = {}
-        for start in range(0, len(ids), 500):
-            chunk = set(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            for i, aid, is_int in self.db.execute(
-                f"SELECT i, id, id_int FROM articles WHERE id IN ({marks})", [str(a) for a in chunk]
-            ):
-                key = int(aid) if is_int else aid
-                if key in chunk:  # the same text as an id of the other type is another id
-                    out[key] = int(i)
+        for i, aid in self._articles_where("id", [str(a) for a in wanted]):
+            if aid in wanted:  # the same text as an id of the other type is another id
+                out[aid] = i
         return out
 
     def _ids_of(self, indices: np.ndarray) -> dict[int, ArticleId]:
-        out: dict[int, ArticleId] = {}
         committed = self.state["articles"]
-        stored = sorted({int(i) for i in indices if i < committed})
-        for start in range(0, len(stored), 500):
-            chunk = stored[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for i, aid, is_int in self.db.execute(
-                f"SELECT i, id, id_int FROM articles WHERE i IN ({marks})", chunk
-            ):
-                out[i] = int(aid) if is_int else aid
+        out = dict(self._articles_where("i", sorted({int(i) for i in indices if i < committed})))
         for i in indices:
             if i >= committed:
                 out[int(i)] = self._pending[int(i) - committed].id
         return out
+
+    def _articles_where(self, column: str, values: list) -> Iterable[tuple[int, ArticleId]]:
+        """(index, id) of the committed articles whose ``column`` is one of ``values`` (asked 500
+        at a time: SQLite bounds the parameters of one statement)."""
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for i, aid, is_int in self.db.execute(
+                f"SELECT i, id, id_int FROM articles WHERE {column} IN ({marks})", chunk
+            ):
+                yield int(i), int(aid) if is_int else aid
 
     def _assignment(self, i: int) -> dict:
         ids = self._ids_of(np.array([i, self.group[i], max(self.story[i], 0)]))
