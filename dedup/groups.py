@@ -120,16 +120,18 @@ def union_find(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return parent
 
 
-def _best_parents(
+def _ranked_links(
     child: np.ndarray, parent: np.ndarray, containment: np.ndarray, jaccard: np.ndarray, tiebreak: np.ndarray
 ) -> np.ndarray:
-    """Indices (into the edge arrays) of each child's best container: most contained, then most similar."""
-    if len(child) == 0:
-        return np.empty(0, dtype=np.int64)
-    order = np.lexsort((tiebreak[parent], -jaccard, -containment, child))
-    first = np.ones(len(order), dtype=np.bool_)
-    first[1:] = child[order[1:]] != child[order[:-1]]
-    return order[first]
+    """Edge indices by child, each child's containers best first: most contained, then most similar."""
+    return np.lexsort((tiebreak[parent], -jaccard, -containment, child))
+
+
+def _best_parents(ranked: np.ndarray, child: np.ndarray) -> np.ndarray:
+    """Each child's first edge in ``ranked`` (a subsequence of :func:`_ranked_links`' order)."""
+    first = np.ones(len(ranked), dtype=np.bool_)
+    first[1:] = child[ranked[1:]] != child[ranked[:-1]]
+    return ranked[first]
 
 
 @njit(cache=True)
@@ -270,11 +272,11 @@ def link_articles(
     # A digest's near copies are digests too, and the briefs' next best container may be one of
     # them: exclude whole Jaccard groups and look again until no new digest turns up.
     excluded = np.empty(0, dtype=np.int64)
-    keep = np.ones(len(child), dtype=np.bool_)
+    ranked = _ranked_links(child, parent, cont, jac, tiebreak)  # sorted once, filtered per round
     for _ in range(_MAX_DIGEST_ROUNDS):
         keep = ~np.isin(strong_label[parent], excluded)
-        best = _best_parents(child[keep], parent[keep], cont[keep], jac[keep], tiebreak)
-        chosen_child, chosen_parent = child[keep][best], parent[keep][best]
+        best = _best_parents(ranked[keep[ranked]], child)
+        chosen_child, chosen_parent = child[best], parent[best]
         digests = _digests(chosen_child, chosen_parent, strong_label, by_group, adj_off, adj)
         new = np.setdiff1d(strong_label[digests], excluded)
         if len(new) == 0:
