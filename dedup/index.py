@@ -139,7 +139,10 @@ def _map_column(path: Path, dtype, width: int, rows: int) -> np.ndarray:
     """The first ``rows`` committed rows of an append-only file, memory-mapped (not read now)."""
     _cut(path, rows * np.dtype(dtype).itemsize * width)
     shape = (rows, width) if width > 1 else (rows,)
-    return np.memmap(path, dtype=dtype, mode="r", shape=shape) if rows else np.zeros(shape, dtype)
+    if not rows:
+        return np.zeros(shape, dtype)
+    # a plain array over the mapping: np.memmap's own indexing costs microseconds a call
+    return np.asarray(np.memmap(path, dtype=dtype, mode="r", shape=shape))
 
 
 def _load_run(directory: Path, name: str) -> dict:
@@ -148,7 +151,7 @@ def _load_run(directory: Path, name: str) -> dict:
     if old.exists():
         with np.load(old) as z:
             return {k: z[k] for k in z.files}
-    return {key: np.load(directory / f"{name}.{key}.npy", mmap_mode="r") for key in _RUN_ARRAYS}
+    return {key: np.asarray(np.load(directory / f"{name}.{key}.npy", mmap_mode="r")) for key in _RUN_ARRAYS}
 
 
 def _append(path: Path, values: np.ndarray) -> Path:
