@@ -178,15 +178,20 @@ def _fsync_all(paths: Iterable[Path], directory: Path) -> None:
 
 
 def _lookup(run_keys: np.ndarray, run_docs: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(query position, stored article) for every stored article whose band key equals a query key."""
-    lo = np.searchsorted(run_keys, keys, side="left")
-    counts = np.searchsorted(run_keys, keys, side="right") - lo
-    total = int(counts.sum())
-    if total == 0:
-        e = np.empty(0, dtype=np.int64)
+    """(query position, stored article) for every stored article whose band key equals a query key.
+
+    Band keys are 64-bit hashes, so most queries match nothing: the end of each match is searched
+    for only where the start holds the key."""
+    e = np.empty(0, dtype=np.int64)
+    if len(run_keys) == 0:
         return e, e
-    query = np.repeat(np.arange(len(keys)), counts)
-    return query, run_docs[concat_ranges(lo, counts)]
+    lo = np.searchsorted(run_keys, keys, side="left")
+    hit = np.flatnonzero(run_keys[np.minimum(lo, len(run_keys) - 1)] == keys)
+    if len(hit) == 0:
+        return e, e
+    lo = lo[hit]
+    counts = np.searchsorted(run_keys, keys[hit], side="right") - lo
+    return np.repeat(hit, counts), run_docs[concat_ranges(lo, counts)]
 
 
 def _sorted_run(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
