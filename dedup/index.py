@@ -811,23 +811,19 @@ class Index:
             t = dates[members]
             reach = sorted_unique(story[members[np.isnan(t) | ((t >= lo) & (t <= hi))]])
             members = members[np.isin(story[members], reach)]
-        ids, member_story = np.unique(story[members], return_inverse=True)
-        order = np.argsort(member_story, kind="stable")
-        members, member_story = members[order], member_story[order]
+        members = members[np.argsort(story[members], kind="stable")]  # grouped by story
+        ids, heads, sizes = np.unique(story[members], return_index=True, return_counts=True)
+        member_story = np.repeat(np.arange(len(ids)), sizes)
         sums = np.zeros((len(ids), dim), dtype=np.float32)
         for start in range(0, len(members), 65_536):  # vectors read a slice at a time
             part = member_story[start : start + 65_536]
-            heads = np.flatnonzero(np.r_[True, part[1:] != part[:-1]])
-            sums[part[heads]] += np.add.reduceat(
-                self._vectors_of(members[start : start + 65_536], dim), heads
+            starts = np.flatnonzero(np.r_[True, part[1:] != part[:-1]])
+            sums[part[starts]] += np.add.reduceat(
+                self._vectors_of(members[start : start + 65_536], dim), starts
             )
-        heads = (
-            np.flatnonzero(np.r_[True, member_story[1:] != member_story[:-1]]) if len(members) else members
-        )
         t = dates[members]
-        first = np.fmin.reduceat(t, heads) if len(members) else np.zeros(0)
-        last = np.fmax.reduceat(t, heads) if len(members) else np.zeros(0)
-        return ids, sums, np.diff(np.r_[heads, len(members)]), first, last
+        first, last = np.fmin.reduceat(t, heads), np.fmax.reduceat(t, heads)
+        return ids, sums, sizes, first, last
 
     def _vectors_of(self, indices: np.ndarray, dim: int) -> np.ndarray:
         """Stored story vectors (committed rows memory-mapped, pending ones in memory)."""
