@@ -26,7 +26,33 @@ from dedup.arrays import concat_ranges, sorted_unique, unique_pairs
 _MAX_DIGEST_ROUNDS = 8
 _ALIKE_SIZE_RATIO = 0.8  # sizes within this ratio: a Jaccard match joins outright
 
-__all__ = ["verify_pairs", "pair_scores", "PairScores", "union_find", "link_articles", "choose_canonical"]
+__all__ = [
+    "verify_pairs",
+    "pair_scores",
+    "PairScores",
+    "union_find",
+    "verify_joining",
+    "verify_within",
+    "link_kinds",
+    "link_articles",
+    "attach_contained",
+    "choose_canonical",
+]
+
+
+@njit(cache=True, inline="always")
+def _shared_count(sh_a, i, ie, sh_b, j, je):
+    """Shingles shared by the sorted runs ``sh_a[i:ie]`` and ``sh_b[j:je]``. A merge without
+    branches: comparisons of random hashes are unpredictable, and a mispredicted branch per step
+    cost a third of the time."""
+    c = 0
+    while i < ie and j < je:
+        a = sh_a[i]
+        b = sh_b[j]
+        c += a == b
+        i += a <= b
+        j += b <= a
+    return c
 
 
 @njit(cache=True, parallel=True)
@@ -34,23 +60,102 @@ def intersect_pairs(sh_a, off_a, sh_b, off_b, left, right, out):
     """``out[k]``: shingles shared by set ``left[k]`` of A and set ``right[k]`` of B (sorted CSR sets;
     A and B may be the same arrays)."""
     for p in prange(len(left)):
-        i = off_a[left[p]]
-        ie = off_a[left[p] + 1]
-        j = off_b[right[p]]
-        je = off_b[right[p] + 1]
-        c = 0
-        while i < ie and j < je:
+        out[p] = _shared_count(
+            sh_a, off_a[left[p]], off_a[left[p] + 1], sh_b, off_b[right[p]], off_b[right[p] + 1]
+        )
+
+
+@njit(cache=True, inline="always")
+def _least_linking(size_a, size_b, jaccard_threshold, containment_threshold, min_overlap):
+    """A count of shared shingles below which two sets of these sizes cannot link (one under the
+    least count either test of :func:`link_kinds` needs, a margin for rounding)."""
+    by_jaccard = jaccard_threshold * (size_a + size_b) / (1.0 + jaccard_threshold)
+    by_containment = max(containment_threshold * min(size_a, size_b), min_overlap)
+    return np.int64(min(by_jaccard, by_containment)) - 1
+
+
+@njit(cache=True, inline="always")
+def _shared_at_least(sh_a, i, ie, sh_b, j, je, need):
+    """:func:`_shared_count`, or a count below ``need`` once ``need`` is out of reach (the rest
+    of the shorter run could not make it up): a pair that cannot link needs no exact count."""
+    c = 0
+    while i < ie and j < je:
+        if c + min(ie - i, je - j) < need:
+            return c
+        for _ in range(32):
+            if i >= ie or j >= je:
+                break
             a = sh_a[i]
             b = sh_b[j]
-            if a == b:
-                c += 1
-                i += 1
-                j += 1
-            elif a < b:
-                i += 1
-            else:
-                j += 1
-        out[p] = c
+            c += a == b
+            i += a <= b
+            j += b <= a
+    return c
+
+
+@njit(cache=True, parallel=True)
+def verify_joining(
+    sh_a,
+    off_a,
+    sh_b,
+    off_b,
+    a_of,
+    b_start,
+    group_of,
+    jaccard_threshold,
+    containment_threshold,
+    min_overlap,
+    out,
+    joined_first,
+):
+    """Shared shingles of the candidate pairs of each set ``j`` of B with the sets
+    ``a_of[b_start[j]:b_start[j + 1]]`` of A, or -1 for a pair not worth counting: once set ``j``
+    has a Jaccard link of like size (what :func:`link_kinds` calls strong) to one member of an A
+    group (``group_of``, per pair), it is in that group, and its other pairs with the group's
+    members can no longer change any dup group (:func:`attach_contained` ignores links inside a
+    Jaccard group). The arithmetic is :func:`link_kinds`' own, so the test agrees with it exactly.
+    A pair that cannot link gets a count below what linking needs, not the exact one.
+    ``joined_first[j]``: the smallest group set ``j`` joined, or -1."""
+    for j in prange(len(b_start) - 1):
+        lo, hi = b_start[j], b_start[j + 1]
+        size_b = off_b[j + 1] - off_b[j]
+        order = np.argsort(group_of[lo:hi], kind="mergesort") + lo
+        joined = np.int64(-1)
+        first = np.int64(-1)
+        for k in order:
+            if group_of[k] == joined:
+                out[k] = -1
+                continue
+            size_a = off_a[a_of[k] + 1] - off_a[a_of[k]]
+            need = _least_linking(size_a, size_b, jaccard_threshold, containment_threshold, min_overlap)
+            c = _shared_at_least(sh_a, off_a[a_of[k]], off_a[a_of[k] + 1], sh_b, off_b[j], off_b[j + 1], need)
+            out[k] = c
+            union = size_a + size_b - c
+            if (
+                union > 0
+                and c / union >= jaccard_threshold
+                and min(size_a, size_b) >= _ALIKE_SIZE_RATIO * max(size_a, size_b)
+            ):
+                joined = group_of[k]
+                if first < 0:
+                    first = joined
+        joined_first[j] = first
+
+
+@njit(cache=True, parallel=True)
+def verify_within(sh, off, left, right, joined, jaccard_threshold, containment_threshold, min_overlap, out):
+    """Shared shingles of the candidate pairs ``(left[k], right[k])`` of one set of sets, or -1
+    where both joined the same group (``joined``, from :func:`verify_joining`): they are in it
+    together. Like there, a pair that cannot link gets a count below what linking needs."""
+    for k in prange(len(left)):
+        a, b = left[k], right[k]
+        if joined[a] >= 0 and joined[a] == joined[b]:
+            out[k] = -1
+            continue
+        need = _least_linking(
+            off[a + 1] - off[a], off[b + 1] - off[b], jaccard_threshold, containment_threshold, min_overlap
+        )
+        out[k] = _shared_at_least(sh, off[a], off[a + 1], sh, off[b], off[b + 1], need)
 
 
 @dataclass(slots=True)
@@ -166,8 +271,8 @@ def _digests(
     """Containers whose attached articles fall apart into unrelated groups once the container is removed.
 
     ``child``/``parent`` are the chosen attachments, ``strong_label`` the Jaccard groups, ``by_group``
-    the members of the groups children attach from, sorted by group, and ``adj_off``/``adj`` every
-    verified link (Jaccard or containment) among them (:func:`_links_csr`).
+    the members of the groups children attach from, sorted by group, and ``adj_off``/``adj`` the
+    containment links among them (:func:`_links_csr`).
     """
     # distinct (container, Jaccard group of an attached article) pairs, sorted by container
     pa, pc = unique_pairs(parent, strong_label[child])
@@ -182,17 +287,28 @@ def _digests(
     grouped = strong_label[by_group]
     comp_start = np.searchsorted(grouped, suspect_comps)
     comp_end = np.searchsorted(grouped, suspect_comps, side="right")
-    falls_apart = _falls_apart(suspects, suspect_off, comp_start, comp_end, by_group, adj_off, adj)
+    group_start = np.searchsorted(grouped, grouped)
+    group_end = np.searchsorted(grouped, grouped, side="right")
+    falls_apart = _falls_apart(
+        suspects, suspect_off, comp_start, comp_end, by_group, group_start, group_end, adj_off, adj
+    )
     return suspects[falls_apart]
 
 
 @njit(cache=True)
-def _falls_apart(suspects, suspect_off, comp_start, comp_end, by_group, adj_off, adj):
+def _falls_apart(suspects, suspect_off, comp_start, comp_end, by_group, group_start, group_end, adj_off, adj):
     """For each suspect container: do the members of its attached Jaccard groups (itself excluded)
-    form two or more components, linked by any verified overlap among them?"""
+    form two or more components, linked by any verified overlap among them?
+
+    A Jaccard group is connected by its own Jaccard links, none of which passes through the container
+    (it belongs to none of the groups attached to it), so the search moves a whole group at a time
+    and follows only the containment links between groups."""
     n = len(adj_off) - 1
     member = np.full(n, -1, dtype=np.int64)  # stamped with the suspect being examined
     seen = np.full(n, -1, dtype=np.int64)
+    where = np.full(n, -1, dtype=np.int64)  # position in by_group
+    for g in range(len(by_group)):
+        where[by_group[g]] = g
     stack = np.empty(n, dtype=np.int64)
     out = np.zeros(len(suspects), dtype=np.bool_)
     for s in range(len(suspects)):
@@ -204,30 +320,51 @@ def _falls_apart(suspects, suspect_off, comp_start, comp_end, by_group, adj_off,
                     member[d] = s
         components = 0
         for k in range(suspect_off[s], suspect_off[s + 1]):
-            for g in range(comp_start[k], comp_end[k]):
-                d = by_group[g]
-                if d == p or seen[d] == s:
-                    continue
-                components += 1
-                if components >= 2:
-                    break
-                seen[d] = s
-                top = 0
-                stack[top] = d
-                top += 1
-                while top > 0:
-                    top -= 1
-                    x = stack[top]
-                    for e in range(adj_off[x], adj_off[x + 1]):
-                        y = adj[e]
-                        if member[y] == s and seen[y] != s:
-                            seen[y] = s
-                            stack[top] = y
-                            top += 1
+            if comp_start[k] == comp_end[k] or seen[by_group[comp_start[k]]] == s:
+                continue
+            components += 1
             if components >= 2:
                 break
+            top = 0
+            for g in range(comp_start[k], comp_end[k]):
+                seen[by_group[g]] = s
+                stack[top] = by_group[g]
+                top += 1
+            while top > 0:
+                top -= 1
+                x = stack[top]
+                for e in range(adj_off[x], adj_off[x + 1]):
+                    y = adj[e]
+                    if member[y] == s and seen[y] != s:
+                        # all of y's group joins the component
+                        for g in range(group_start[where[y]], group_end[where[y]]):
+                            seen[by_group[g]] = s
+                            stack[top] = by_group[g]
+                            top += 1
         out[s] = components >= 2
     return out
+
+
+def link_kinds(
+    scores: PairScores,
+    sizes: np.ndarray,
+    *,
+    jaccard_threshold: float,
+    containment_threshold: float,
+    min_overlap: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the pairs that join outright (``strong``: a Jaccard match between articles of like
+    size) and of those that attach the smaller article to one container (``contained``)."""
+    # A Jaccard match between articles of unlike size (a brief inside a digest can reach the Jaccard
+    # threshold too) is treated like a containment match: it attaches the smaller to one container.
+    size_l, size_r = sizes[scores.left], sizes[scores.right]
+    alike = np.minimum(size_l, size_r) >= _ALIKE_SIZE_RATIO * np.maximum(size_l, size_r)
+    similar = scores.jaccard >= jaccard_threshold
+    strong = similar & alike
+    contained = ~strong & (
+        similar | ((scores.containment >= containment_threshold) & (scores.shared >= min_overlap))
+    )
+    return strong, contained
 
 
 def link_articles(
@@ -241,32 +378,58 @@ def link_articles(
     min_overlap: int,
 ) -> np.ndarray:
     """Dup-group labels (smallest member index) from verified pairs, guarding against digests."""
-    # A Jaccard match between articles of unlike size (a brief inside a digest can reach the Jaccard
-    # threshold too) is treated like a containment match: it attaches the smaller to one container.
-    size_l, size_r = sizes[scores.left], sizes[scores.right]
-    alike = np.minimum(size_l, size_r) >= _ALIKE_SIZE_RATIO * np.maximum(size_l, size_r)
-    similar = scores.jaccard >= jaccard_threshold
-    strong = similar & alike
-    contained = ~strong & (
-        similar | ((scores.containment >= containment_threshold) & (scores.shared >= min_overlap))
+    strong, contained = link_kinds(
+        scores,
+        sizes,
+        jaccard_threshold=jaccard_threshold,
+        containment_threshold=containment_threshold,
+        min_overlap=min_overlap,
     )
     strong_label = union_find(n, scores.left[strong], scores.right[strong])
-    if not contained.any():
+    return attach_contained(
+        strong_label,
+        scores.left[contained],
+        scores.right[contained],
+        scores.containment[contained],
+        scores.jaccard[contained],
+        sizes,
+        tiebreak,
+    )
+
+
+def attach_contained(
+    strong_label: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    containment: np.ndarray,
+    jaccard: np.ndarray,
+    sizes: np.ndarray,
+    tiebreak: np.ndarray,
+) -> np.ndarray:
+    """Dup-group labels from the Jaccard groups (``strong_label``: smallest member index) and the
+    containment pairs ``(left[k], right[k])``: each contained article joins its best container
+    that is no digest.
+
+    The Jaccard links themselves are not needed: a group is connected by them whatever else is
+    removed, so the groups and the containment pairs decide everything. An index keeps the groups
+    and re-links only the containment pairs of the regions a batch touches."""
+    n = len(strong_label)
+    if not len(left):
         return strong_label
-    left, right = scores.left[contained], scores.right[contained]
     size_l, size_r = sizes[left], sizes[right]
     left_is_child = (size_l < size_r) | ((size_l == size_r) & (tiebreak[left] > tiebreak[right]))
     child = np.where(left_is_child, left, right)
     parent = np.where(left_is_child, right, left)
-    cont, jac = scores.containment[contained], scores.jaccard[contained]
     # links inside one Jaccard group need no choosing
     across = strong_label[child] != strong_label[parent]
-    child, parent, cont, jac = child[across], parent[across], cont[across], jac[across]
+    child, parent, cont, jac = child[across], parent[across], containment[across], jaccard[across]
+    if not len(child):
+        return strong_label
     # the articles any round can examine: members of the Jaccard groups that children attach from;
-    # their links (built once, not per round) and their order by group
+    # the containment links among them (built once, not per round) and their order by group
     examined = np.isin(strong_label, sorted_unique(strong_label[child]))
-    linked = (strong | contained) & examined[scores.left] & examined[scores.right]
-    adj_off, adj = _links_csr(n, scores.left[linked].astype(np.int64), scores.right[linked].astype(np.int64))
+    both = examined[parent]  # children are examined by definition
+    adj_off, adj = _links_csr(n, child[both].astype(np.int64), parent[both].astype(np.int64))
     members = np.flatnonzero(examined)
     by_group = members[np.argsort(strong_label[members], kind="stable")]
     # A digest's near copies are digests too, and the briefs' next best container may be one of
@@ -282,10 +445,11 @@ def link_articles(
         if len(new) == 0:
             break
         excluded = np.union1d(excluded, new)
+    # each article joins its Jaccard group (whose label is its smallest member) and its container
     return union_find(
         n,
-        np.concatenate([scores.left[strong], chosen_child]),
-        np.concatenate([scores.right[strong], chosen_parent]),
+        np.concatenate([np.arange(n), chosen_child]),
+        np.concatenate([strong_label, chosen_parent]),
     )
 
 

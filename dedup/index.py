@@ -54,11 +54,19 @@ from pathlib import Path
 
 import numpy as np
 
-from dedup.arrays import concat_ranges, sorted_unique
+from dedup.arrays import sorted_unique
 from dedup.config import NearDupConfig, StoryConfig
-from dedup.groups import PairScores, choose_canonical, intersect_pairs, link_articles, union_find
+from dedup.groups import (
+    PairScores,
+    attach_contained,
+    choose_canonical,
+    link_kinds,
+    union_find,
+    verify_joining,
+    verify_within,
+)
 from dedup.lexical import NameSpace
-from dedup.lsh import band_keys, candidate_pairs, lsh_params
+from dedup.lsh import band_keys, bucket_pairs, lookup_sorted, lsh_params
 from dedup.minhash import signatures
 from dedup.neardup import DuplicateIdError, _id_rank, _stable_hash
 from dedup.normalize import article_text
@@ -114,6 +122,9 @@ _ARTICLE_COLUMNS = {
 }
 # verified pairs; their Jaccard and containment are recomputed exactly from ``shared`` and the set sizes
 _EDGE_COLUMNS = {"edges": (np.int64, 2), "shared": (np.int64, 1)}
+# the containment links among them, kept apart too: a batch re-links only these (the Jaccard links
+# are summed up by the stored Jaccard groups), so it scans only these
+_LINK_COLUMNS = {"link_left": (np.int64, 1), "link_right": (np.int64, 1), "link_shared": (np.int64, 1)}
 # an LSH run: per band, the sorted band keys and the article each came from
 _RUN_ARRAYS = ("main_keys", "main_docs", "lead_keys", "lead_docs")
 
@@ -177,23 +188,6 @@ def _fsync_all(paths: Iterable[Path], directory: Path) -> None:
         list(pool.map(flush, targets))
 
 
-def _lookup(run_keys: np.ndarray, run_docs: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(query position, stored article) for every stored article whose band key equals a query key.
-
-    Band keys are 64-bit hashes, so most queries match nothing: the end of each match is searched
-    for only where the start holds the key."""
-    e = np.empty(0, dtype=np.int64)
-    if len(run_keys) == 0:
-        return e, e
-    lo = np.searchsorted(run_keys, keys, side="left")
-    hit = np.flatnonzero(run_keys[np.minimum(lo, len(run_keys) - 1)] == keys)
-    if len(hit) == 0:
-        return e, e
-    lo = lo[hit]
-    counts = np.searchsorted(run_keys, keys[hit], side="right") - lo
-    return np.repeat(hit, counts), run_docs[concat_ranges(lo, counts)]
-
-
 def _sorted_run(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per band, keys sorted with the article each came from: shape (bands, len(docs))."""
     k = keys[:, docs] if len(docs) else np.zeros((keys.shape[0], 0), np.uint64)
@@ -233,7 +227,15 @@ class Index:
         )
         self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS articles_id ON articles (id, id_int)")
         if stored is None:
-            self.state = {"generation": 0, "articles": 0, "edges": 0, "shingles": 0, "runs": [], "batches": 0}
+            self.state = {
+                "generation": 0,
+                "articles": 0,
+                "edges": 0,
+                "links": 0,
+                "shingles": 0,
+                "runs": [],
+                "batches": 0,
+            }
             with _transaction(self.db):
                 self.db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('config', ?)", (json.dumps(self._config_json()),)
@@ -341,8 +343,10 @@ class Index:
             with np.load(self.path / f"state-{st['generation']}.npz") as z:
                 self.group, self.story = z["group"].astype(np.int64), z["story"].astype(np.int64)
                 self.canonical, self.component = z["canonical"], z["component"].astype(np.int64)
+                # indexes written before the Jaccard groups were kept: made from the pairs once
+                self.strong = z["strong"].astype(np.int64) if "strong" in z.files else self._strong_groups()
         else:
-            self.group = self.story = self.component = np.zeros(0, np.int64)
+            self.group = self.story = self.component = self.strong = np.zeros(0, np.int64)
             self.canonical = np.zeros(0, np.bool_)
         self.runs = [_load_run(self.path, name) for name in st["runs"]]
         self._names = _load_names(self.path) if st.get("names") else None
@@ -357,6 +361,12 @@ class Index:
             name: _map_column(self.path / f"{name}.col", dt, w, st["edges"])
             for name, (dt, w) in _EDGE_COLUMNS.items()
         }
+        if "links" not in st:  # written before the containment links were kept apart
+            self._keep_links_apart()
+        self.links = {
+            name: _map_column(self.path / f"{name}.col", dt, w, self.state["links"])
+            for name, (dt, w) in _LINK_COLUMNS.items()
+        }
         self.shingles_path = self.path / "shingles.col"
         self.shingles = _map_column(self.shingles_path, np.uint32, 1, st["shingles"])
         dim = st.get("vector_dim") or 0
@@ -370,6 +380,60 @@ class Index:
         for p in [*self.path.glob("*.npz"), *self.path.glob("*.npy")]:
             if p.name not in keep:
                 p.unlink()
+
+    def _link_kinds(
+        self, edges: np.ndarray, shared: np.ndarray, sizes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(Jaccard link, containment link) masks of verified pairs, exactly as a batch run makes them."""
+        left, right = edges[:, 0], edges[:, 1]
+        union = sizes[left] + sizes[right] - shared
+        smaller = np.minimum(sizes[left], sizes[right])
+        scores = PairScores(
+            left,
+            right,
+            shared,
+            np.divide(shared, union, out=np.zeros(len(left)), where=union > 0),
+            np.divide(shared, smaller, out=np.zeros(len(left)), where=smaller > 0),
+        )
+        cfg = self.config.near_dup
+        return link_kinds(
+            scores,
+            sizes,
+            jaccard_threshold=cfg.threshold,
+            containment_threshold=cfg.containment,
+            min_overlap=cfg.min_overlap,
+        )
+
+    def _pair_kinds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(Jaccard link, containment link) masks of the committed pairs."""
+        sizes = np.diff(np.concatenate([[0], self.a["set_end"][: self.state["articles"]]]))
+        return self._link_kinds(self.e["edges"], self.e["shared"], sizes)
+
+    def _keep_links_apart(self) -> None:
+        """Write the containment links of an index from before they were kept apart (once)."""
+        _, contained = self._pair_kinds()
+        columns = {
+            "link_left": self.e["edges"][contained, 0],
+            "link_right": self.e["edges"][contained, 1],
+            "link_shared": self.e["shared"][contained],
+        }
+        tmp = []
+        for name, values in columns.items():
+            tmp.append(self.path / f"{name}.col.tmp")
+            tmp[-1].unlink(missing_ok=True)  # left by a crash here
+            _append(tmp[-1], values.astype(np.int64))
+        _fsync_all(tmp, self.path)
+        for t in tmp:
+            os.replace(t, t.with_suffix(""))
+        st = {**self.state, "links": int(contained.sum())}
+        with _transaction(self.db):
+            self.db.execute("UPDATE meta SET value = ? WHERE key = 'state'", (json.dumps(st),))
+        self.state = st
+
+    def _strong_groups(self) -> np.ndarray:
+        """Jaccard groups (smallest member index) of the committed articles, from their pairs."""
+        strong, _ = self._pair_kinds()
+        return union_find(self.state["articles"], self.e["edges"][strong, 0], self.e["edges"][strong, 1])
 
     def _reset_pending(self) -> None:
         self._pending: list[Article] = []
@@ -564,46 +628,93 @@ class Index:
         pairs_l, pairs_r = [], []
         for kind in ("main", "lead"):
             mem = members[kind]
-            left, right = candidate_pairs(keys[kind], mem, all_hash[n_old:], 0)
-            pairs_l.append(left + n_old)
-            pairs_r.append(right + n_old)
-            for b in range(keys[kind].shape[0]):
-                order = np.argsort(keys[kind][b, mem])  # sorted queries: binary searches stay in cache
-                queries = keys[kind][b, mem[order]]
-                for run in self.runs + self._pending_runs:
-                    q, d = _lookup(run[f"{kind}_keys"][b], run[f"{kind}_docs"][b], queries)
-                    pairs_l.append(d)
-                    pairs_r.append(mem[order[q]] + n_old)
+            queries = keys[kind][:, mem]
+            order = np.argsort(queries, axis=1)  # sorted queries: each search goes on from the last
+            queries = np.take_along_axis(queries, order, axis=1)
+            left, right = bucket_pairs(queries, order)
+            pairs_l.append(mem[left] + n_old)
+            pairs_r.append(mem[right] + n_old)
+            for run in self.runs + self._pending_runs:
+                q, d = lookup_sorted(run[f"{kind}_keys"], run[f"{kind}_docs"], queries, order)
+                pairs_l.append(d)
+                pairs_r.append(mem[q] + n_old)
         left = np.concatenate(pairs_l)
         right = np.concatenate(pairs_r)
         if n_old and self.config.retain_days is not None:  # stored articles past retention are not matched
             old_active = self._active(n_old)
             ok = (left >= n_old) | old_active[np.minimum(left, n_old - 1)]
             left, right = left[ok], right[ok]
-        code = sorted_unique((left.astype(np.uint64) << np.uint64(32)) | right.astype(np.uint64))
-        left = (code >> np.uint64(32)).astype(np.int64)
-        right = (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        # pairs by new article (then the other one), each once
+        code = sorted_unique((right.astype(np.uint64) << np.uint64(32)) | left.astype(np.uint64))
+        right = (code >> np.uint64(32)).astype(np.int64)
+        left = (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
         # -- verify on exact shingle sets (stored ones memory-mapped)
         old_sets, old_off = self._stored_sets(n_old)
         shared = np.empty(len(left), dtype=np.int64)
         new_new = left >= n_old
-        for mask, set_a, off_a, base in (
-            (new_new, sets.shingles, sets.offsets, n_old),
-            (~new_new, old_sets, old_off, 0),
-        ):
-            if mask.any():
-                out = np.empty(int(mask.sum()), np.int64)
-                intersect_pairs(
-                    set_a, off_a, sets.shingles, sets.offsets, left[mask] - base, right[mask] - n_old, out
-                )
-                shared[mask] = out
+        joined = np.full(m, -1, dtype=np.int64)  # the stored Jaccard group a new article joined
+        old_new = np.flatnonzero(~new_new)
+        if len(old_new):  # a new article's pairs with a stored group stop counting once it joins the group
+            out = np.empty(len(old_new), np.int64)
+            b_start = np.searchsorted(right[old_new] - n_old, np.arange(m + 1))
+            a_of = left[old_new]
+            verify_joining(
+                old_sets,
+                old_off,
+                sets.shingles,
+                sets.offsets,
+                a_of,
+                b_start,
+                self.strong[a_of],
+                cfg.threshold,
+                cfg.containment,
+                cfg.min_overlap,
+                out,
+                joined,
+            )
+            shared[old_new] = out
+        if new_new.any():  # and two new articles that joined the same group need no count
+            out = np.empty(int(new_new.sum()), np.int64)
+            verify_within(
+                sets.shingles,
+                sets.offsets,
+                left[new_new] - n_old,
+                right[new_new] - n_old,
+                joined,
+                cfg.threshold,
+                cfg.containment,
+                cfg.min_overlap,
+                out,
+            )
+            shared[new_new] = out
+        counted = shared >= 0
+        left, right, shared = left[counted], right[counted], shared[counted]
         sizes = np.concatenate([np.diff(old_off), np.diff(sets.offsets)])
         union = sizes[left] + sizes[right] - shared
         jac = np.divide(shared, union, out=np.zeros(len(left)), where=union > 0)
         smaller = np.minimum(sizes[left], sizes[right])
         con = np.divide(shared, smaller, out=np.zeros(len(left)), where=smaller > 0)
-        linked = (jac >= cfg.threshold) | ((con >= cfg.containment) & (shared >= cfg.min_overlap))
-        new_e = {"edges": np.stack([left[linked], right[linked]], axis=1), "shared": shared[linked]}
+        strong, contained = link_kinds(
+            PairScores(left, right, shared, jac, con),
+            sizes,
+            jaccard_threshold=cfg.threshold,
+            containment_threshold=cfg.containment,
+            min_overlap=cfg.min_overlap,
+        )
+        linked = strong | contained
+        new_e = {
+            "edges": np.stack([left[linked], right[linked]], axis=1),
+            "shared": shared[linked],
+            "link_left": left[contained],
+            "link_right": right[contained],
+            "link_shared": shared[contained],
+        }
+        # -- Jaccard groups only grow: the new Jaccard links join them
+        strong_label = union_find(
+            n,
+            np.concatenate([np.arange(n_old), left[strong]]),
+            np.concatenate([self.strong, right[strong]]),
+        )
         # -- re-link every region (connected set of verified pairs) the batch touched
         component = union_find(
             n,
@@ -614,27 +725,22 @@ class Index:
         local = np.full(n, -1, dtype=np.int64)
         local[region] = np.arange(len(region))
         el, er, e_shared = [], [], []
-        for part in (self.e, *self._pending_edges, new_e):  # the pairs inside the region
-            inside = np.flatnonzero(local[part["edges"][:, 0]] >= 0)  # both ends share a component
-            el.append(part["edges"][inside, 0])
-            er.append(part["edges"][inside, 1])
-            e_shared.append(part["shared"][inside])
+        for part in (self.links, *self._pending_edges, new_e):  # the containment links inside the region
+            inside = np.flatnonzero(local[part["link_left"]] >= 0)  # both ends share a component
+            el.append(part["link_left"][inside])
+            er.append(part["link_right"][inside])
+            e_shared.append(part["link_shared"][inside])
         el, er, e_shared = np.concatenate(el), np.concatenate(er), np.concatenate(e_shared)
         e_union = sizes[el] + sizes[er] - e_shared
-        labels = link_articles(
-            len(region),
-            PairScores(
-                local[el],
-                local[er],
-                e_shared,
-                e_shared / np.maximum(e_union, 1),  # float64, exactly as a batch run computes them
-                e_shared / np.maximum(np.minimum(sizes[el], sizes[er]), 1),
-            ),
+        # the region's Jaccard groups are whole inside it; its labels are its smallest members
+        labels = attach_contained(
+            local[strong_label[region]],
+            local[el],
+            local[er],
+            e_shared / np.maximum(np.minimum(sizes[el], sizes[er]), 1),  # float64, as a batch run's
+            e_shared / np.maximum(e_union, 1),
             sizes[region],
             all_hash[region],
-            jaccard_threshold=cfg.threshold,
-            containment_threshold=cfg.containment,
-            min_overlap=cfg.min_overlap,
         )
         # a group is named after its first ingested member
         founder = np.full(len(region), len(region), dtype=np.int64)
@@ -650,16 +756,18 @@ class Index:
         canonical = np.concatenate([self.canonical, np.zeros(m, np.bool_)])
         # the canonical article is chosen again only in groups whose members changed
         changed = region[_changed_groups(labels, old_group_of_region, region >= n_old)[labels]]
-        ids = self._ids_of(changed)
-        rank = _id_rank([ids[int(i)] for i in changed], np.arange(len(changed)))
-        winner = choose_canonical(
+
+        def ids_of(subset: np.ndarray) -> list[ArticleId]:
+            ids = self._ids_of(changed[subset])
+            return [ids[int(i)] for i in changed[subset]]
+
+        canonical[changed] = _canonical_flags(
             np.searchsorted(np.unique(group[changed]), group[changed]),
             all_dates[changed],
             all_tokens[changed].astype(np.int64),
-            rank,
+            ids_of,
             cfg.canonical,
         )
-        canonical[changed] = winner == np.arange(len(changed))
         # -- stories: merged groups keep their founder's story; new groups get one
         story = np.concatenate([self.story, np.full(m, -1, np.int64)])
         founder_story = story[group[region]]
@@ -684,6 +792,7 @@ class Index:
         self._pending_sets.append((sets.shingles, sets.offsets))
         self._pending_edges.append(new_e)
         self.group, self.canonical, self.story, self.component = group, canonical, story, component
+        self.strong = strong_label
         run = {}
         for kind in ("main", "lead"):
             run[f"{kind}_keys"], run[f"{kind}_docs"] = _sorted_run(keys[kind], members[kind])
@@ -865,7 +974,7 @@ class Index:
             _append(
                 self.path / f"{name}.col", np.concatenate([p[name] for p in self._pending_edges]).astype(dt)
             )
-            for name, (dt, _) in _EDGE_COLUMNS.items()
+            for name, (dt, _) in {**_EDGE_COLUMNS, **_LINK_COLUMNS}.items()
         ]
         new_sets = (
             np.concatenate([s for s, _ in self._pending_sets])
@@ -909,6 +1018,7 @@ class Index:
             story=self.story.astype(small),
             canonical=self.canonical,
             component=self.component.astype(small),
+            strong=self.strong.astype(small),
         )
         runs = self.runs + self._pending_runs
         run_names = list(st["runs"])
@@ -938,6 +1048,7 @@ class Index:
             generation=gen,
             articles=n,
             edges=st["edges"] + sum(len(p["shared"]) for p in self._pending_edges),
+            links=st["links"] + sum(len(p["link_shared"]) for p in self._pending_edges),
             shingles=st["shingles"] + len(new_sets),
             runs=run_names,
             batches=st["batches"] + 1,
@@ -975,6 +1086,25 @@ def _changed_groups(labels: np.ndarray, old_group: np.ndarray, new: np.ndarray) 
     changed = (lo != hi) | (was != np.bincount(labels, minlength=n_labels))
     changed[labels[new]] = True
     return changed
+
+
+def _canonical_flags(labels, dates, lengths, ids_of, rule: str) -> np.ndarray:
+    """Whether each article is its group's canonical one (:func:`~dedup.groups.choose_canonical`).
+
+    Ids break ties of date and length only, so only the tied articles' ids are asked for
+    (``ids_of(positions)``; reading every member's id from SQLite took longer than the rest)."""
+    position = np.arange(len(labels))
+    provisional = choose_canonical(labels, dates, lengths, np.zeros(len(labels), np.int64), rule)
+    canonical = provisional == position
+    date_key = np.where(np.isnan(dates), np.inf, dates)
+    tied = (date_key == date_key[provisional]) & (lengths == lengths[provisional])
+    ask = np.flatnonzero(tied & (np.bincount(labels[tied], minlength=len(labels))[labels] >= 2))
+    if len(ask):
+        rank = _id_rank(ids_of(ask), np.arange(len(ask)))
+        dense = np.unique(labels[ask], return_inverse=True)[1]
+        winner = choose_canonical(dense, dates[ask], lengths[ask], rank, rule)
+        canonical[ask] = winner == np.arange(len(ask))
+    return canonical
 
 
 def _stored_stories(values: dict | None) -> StoryConfig | None:

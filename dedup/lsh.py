@@ -22,7 +22,14 @@ from dedup.arrays import sorted_unique
 
 FOLD_PAIRS = 1 << 22  # candidate pairs gathered before they are folded into the distinct set
 
-__all__ = ["lsh_params", "band_keys", "candidate_pairs", "collision_probability"]
+__all__ = [
+    "lsh_params",
+    "band_keys",
+    "candidate_pairs",
+    "collision_probability",
+    "lookup_sorted",
+    "bucket_pairs",
+]
 
 
 def collision_probability(similarity: np.ndarray | float, bands: int, rows: int) -> np.ndarray:
@@ -174,3 +181,118 @@ def candidate_pairs(
     if pending:
         code = sorted_unique(np.concatenate([code, *pending]))
     return (code >> np.uint64(32)).astype(np.int64), (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
+
+
+@njit(cache=True, parallel=True)
+def _find_matches(run_keys, queries, start, count):
+    """Per band (in parallel) and sorted query: where its key starts in the sorted run and how
+    often it occurs there. The queries are sorted too, so each search gallops on from the last."""
+    for b in prange(queries.shape[0]):
+        keys = run_keys[b]
+        n = len(keys)
+        lo = 0
+        for i in range(queries.shape[1]):
+            q = queries[b, i]
+            if lo < n and keys[lo] < q:
+                prev, step = lo, 1
+                cur = lo + 1
+                while cur < n and keys[cur] < q:
+                    prev = cur
+                    step *= 2
+                    cur = prev + step
+                a, z = prev + 1, min(cur, n)
+                while a < z:
+                    mid = (a + z) // 2
+                    if keys[mid] < q:
+                        a = mid + 1
+                    else:
+                        z = mid
+                lo = a
+            c = 0
+            while lo + c < n and keys[lo + c] == q:
+                c += 1
+            start[b, i] = lo
+            count[b, i] = c
+
+
+@njit(cache=True, parallel=True)
+def _gather_matches(run_docs, query_pos, start, count, offsets, out_query, out_doc):
+    for b in prange(start.shape[0]):
+        k = offsets[b]
+        for i in range(start.shape[1]):
+            for j in range(start[b, i], start[b, i] + count[b, i]):
+                out_query[k] = query_pos[b, i]
+                out_doc[k] = run_docs[b, j]
+                k += 1
+
+
+def lookup_sorted(
+    run_keys: np.ndarray, run_docs: np.ndarray, queries: np.ndarray, query_pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every (query, stored article) pair that shares a band key, looked up in a sorted run.
+
+    ``run_keys``/``run_docs``: per band, the stored keys sorted, with the article each came from;
+    ``queries``: per band, the query keys sorted, and ``query_pos`` the query each came from. Returns
+    the query and the stored article of each match."""
+    bands, n_queries = queries.shape
+    start = np.empty((bands, n_queries), dtype=np.int64)
+    count = np.empty((bands, n_queries), dtype=np.int64)
+    if run_keys.shape[1] == 0 or n_queries == 0:
+        e = np.empty(0, dtype=np.int64)
+        return e, e
+    _find_matches(run_keys, queries, start, count)
+    per_band = count.sum(axis=1)
+    offsets = np.concatenate([[0], np.cumsum(per_band)])
+    out_query = np.empty(offsets[-1], dtype=np.int64)
+    out_doc = np.empty(offsets[-1], dtype=np.int64)
+    _gather_matches(run_docs, query_pos, start, count, offsets, out_query, out_doc)
+    return out_query, out_doc
+
+
+@njit(cache=True, parallel=True)
+def _bucket_pair_counts(sorted_keys, counts):
+    for b in prange(sorted_keys.shape[0]):
+        keys = sorted_keys[b]
+        total = 0
+        i = 0
+        while i < len(keys):
+            j = i + 1
+            while j < len(keys) and keys[j] == keys[i]:
+                j += 1
+            total += (j - i) * (j - i - 1) // 2
+            i = j
+        counts[b] = total
+
+
+@njit(cache=True, parallel=True)
+def _bucket_pair_fill(sorted_keys, pos, offsets, left, right):
+    for b in prange(sorted_keys.shape[0]):
+        keys = sorted_keys[b]
+        w = offsets[b]
+        i = 0
+        while i < len(keys):
+            j = i + 1
+            while j < len(keys) and keys[j] == keys[i]:
+                j += 1
+            for p in range(i, j):
+                for q in range(p + 1, j):
+                    left[w] = min(pos[b, p], pos[b, q])
+                    right[w] = max(pos[b, p], pos[b, q])
+                    w += 1
+            i = j
+
+
+def bucket_pairs(sorted_keys: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``(i, j)``, ``i < j``, of articles that share a key in a band, repeats included.
+
+    ``sorted_keys``: per band, the keys sorted; ``pos``: the article each came from. Where the
+    sorted keys are at hand already (the index's lookups sort them), this is
+    :func:`candidate_pairs` with ``max_bucket=0`` without sorting again and without removing
+    repeats (the caller does, once, over all its pairs)."""
+    counts = np.empty(sorted_keys.shape[0], dtype=np.int64)
+    _bucket_pair_counts(sorted_keys, counts)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    left = np.empty(offsets[-1], dtype=np.int64)
+    right = np.empty(offsets[-1], dtype=np.int64)
+    _bucket_pair_fill(sorted_keys, pos, offsets, left, right)
+    return left, right

@@ -258,9 +258,10 @@ def test_digests_match_the_definition(n, data):
     k = data.draw(st.integers(0, 2 * n))
     child = rng.integers(0, n, k)
     parent = rng.integers(0, n, k)
-    ok = child != parent
+    ok = strong_label[child] != strong_label[parent]  # attachments only run across Jaccard groups
     child, parent = child[ok], parent[ok]
-    adj_off, adj = _links_csr(n, left.astype(np.int64), right.astype(np.int64))
+    # the Jaccard links are left out: the groups they make are connected without them
+    adj_off, adj = _links_csr(n, left[~strong].astype(np.int64), right[~strong].astype(np.int64))
     by_group = np.argsort(strong_label, kind="stable")  # every article, in group order
     got = _digests(child, parent, strong_label, by_group, adj_off, adj)
     assert got.tolist() == _digests_reference(child, parent, strong_label, left, right)
@@ -272,3 +273,72 @@ def test_links_csr_lists_each_link_from_both_ends():
     off, adj = _links_csr(5, np.array([0, 2, 0, 2], dtype=np.int64), np.array([1, 1, 3, 1], dtype=np.int64))
     neighbours = [sorted(adj[off[i] : off[i + 1]].tolist()) for i in range(5)]
     assert neighbours == [[1, 3], [0, 2, 2], [1, 1], [0], []]  # a repeated link stays repeated
+
+
+def _csr(sets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    offsets = np.concatenate([[0], np.cumsum([len(x) for x in sets])]).astype(np.int64)
+    return np.concatenate(sets).astype(np.uint32), offsets
+
+
+def _kinds(left, right, shared, sizes):
+    from dedup.groups import link_kinds, pair_scores
+
+    scores = pair_scores(left, right, shared, sizes[left], sizes[right])
+    return link_kinds(scores, sizes, jaccard_threshold=0.5, containment_threshold=0.9, min_overlap=20)
+
+
+def test_verify_joining_counts_until_a_new_set_joins_a_group_and_skips_only_the_rest_of_it():
+    from dedup.groups import intersect_pairs, verify_joining, verify_within
+
+    rng = np.random.default_rng(3)
+    base = [np.sort(rng.choice(3000, 200, replace=False)) for _ in range(6)]
+
+    def variant(k: int, keep: float) -> np.ndarray:
+        kept = base[k][rng.random(200) < keep]
+        return np.unique(np.concatenate([kept, rng.choice(np.arange(3000, 9000), 10)]))
+
+    stored = [variant(k % 6, rng.choice([0.95, 0.5])) for k in range(60)]
+    group_of_stored = np.arange(60) % 6  # its Jaccard group
+    new = [variant(k % 6, rng.choice([0.95, 0.3])) for k in range(12)]
+    sh_a, off_a = _csr(stored)
+    sh_b, off_b = _csr(new)
+    b_start = np.arange(13) * 60  # every new set against every stored one
+    a_of = np.tile(np.arange(60), 12)
+    b_of = np.repeat(np.arange(12), 60)
+    out = np.empty(len(a_of), np.int64)
+    joined = np.empty(12, np.int64)
+    verify_joining(sh_a, off_a, sh_b, off_b, a_of, b_start, group_of_stored[a_of], 0.5, 0.9, 20, out, joined)
+    full = np.empty(len(a_of), np.int64)
+    intersect_pairs(sh_a, off_a, sh_b, off_b, a_of, b_of, full)
+    sizes = np.concatenate([np.diff(off_a), np.diff(off_b)])  # stored sets numbered first, then the new
+    strong, contained = _kinds(a_of, b_of + 60, full, sizes)
+    counted = out >= 0
+    assert 0 < (~counted).sum() < len(out) / 2
+    # a counted pair links exactly as with its full count, and a linked one has its exact count
+    got_strong, got_contained = _kinds(a_of[counted], b_of[counted] + 60, out[counted], sizes)
+    assert (got_strong == strong[counted]).all() and (got_contained == contained[counted]).all()
+    linked = (strong | contained)[counted]
+    assert (out[counted][linked] == full[counted][linked]).all()
+    assert (out[counted][~linked] < full[counted][~linked]).any()  # hopeless pairs are cut short
+    # a skipped pair's new set has a counted strong pair with the same stored group
+    joins = {
+        (int(b), int(group_of_stored[a])) for a, b, ok in zip(a_of, b_of, strong & counted, strict=True) if ok
+    }
+    for a, b in zip(a_of[~counted], b_of[~counted], strict=True):
+        assert (int(b), int(group_of_stored[a])) in joins
+    # and every group a new set strongly matches is joined by some counted pair
+    for a, b in zip(a_of[strong], b_of[strong], strict=True):
+        assert (int(b), int(group_of_stored[a])) in joins
+    assert joined.tolist() == [min((g for b, g in joins if b == j), default=-1) for j in range(12)]
+    # pairs among the new sets: skipped only where both joined the same group
+    left, right = np.triu_indices(12, 1)
+    within = np.empty(len(left), np.int64)
+    verify_within(sh_b, off_b, left, right, joined, 0.5, 0.9, 20, within)
+    both = (joined[left] >= 0) & (joined[left] == joined[right])
+    assert both.any() and (within[both] == -1).all()
+    exact = np.empty(len(left), np.int64)
+    intersect_pairs(sh_b, off_b, sh_b, off_b, left, right, exact)
+    new_sizes = np.diff(off_b)
+    assert [k.tolist() for k in _kinds(left[~both], right[~both], within[~both], new_sizes)] == [
+        k.tolist() for k in _kinds(left[~both], right[~both], exact[~both], new_sizes)
+    ]

@@ -88,6 +88,36 @@ def test_an_index_with_lsh_runs_in_the_older_npz_layout_opens_and_goes_on(corpus
     assert partition_of([r["id"] for r in corpus], groups) == batch_partition(corpus, DUPS_ONLY.near_dup)
 
 
+def test_an_index_without_its_containment_links_or_jaccard_groups_kept_apart_opens_and_goes_on(
+    corpus, tmp_path
+):
+    third = len(corpus) // 3
+    idx = tmp_path / "idx"
+    ingest(idx, corpus[: 2 * third], 2)
+    links = {name: (idx / f"{name}.col").read_bytes() for name in ("link_left", "link_right", "link_shared")}
+    assert 0 < len(links["link_left"]) < (idx / "edges.col").stat().st_size / 2  # some pairs, not all
+    # the layout written before the containment links and the Jaccard groups were kept
+    for name in links:
+        (idx / f"{name}.col").unlink()
+    db = sqlite3.connect(idx / "index.sqlite")
+    state = json.loads(db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()[0])
+    del state["links"]
+    db.execute("UPDATE meta SET value = ? WHERE key = 'state'", (json.dumps(state),))
+    db.commit()
+    db.close()
+    (npz,) = idx.glob("state-*.npz")
+    with np.load(npz) as z:
+        arrays = {k: z[k] for k in z.files if k != "strong"}
+    np.savez(npz, **arrays)
+    with Index.open(idx) as index:
+        for name, data in links.items():  # found again on open
+            assert (idx / f"{name}.col").read_bytes() == data
+        index.add(corpus[2 * third :])
+        index.commit()
+    groups = [a["dup_group"] for a in final_assignments(idx, corpus)]
+    assert partition_of([r["id"] for r in corpus], groups) == batch_partition(corpus, DUPS_ONLY.near_dup)
+
+
 def test_a_pair_exactly_at_the_containment_threshold_links_as_in_a_batch_run(tmp_path):
     words = [f"w{k}x" for k in range(60)]
     full = {"id": "long", "title": "", "text": " ".join(words) + "."}
@@ -217,7 +247,7 @@ CRASHER = textwrap.dedent(
 @pytest.mark.parametrize(
     ("target", "after"),
     [
-        ("link_articles", 0),  # killed while adding (before any commit work)
+        ("attach_contained", 0),  # killed while adding (before any commit work)
         ("_append", 0),  # killed on the first file append of the commit
         ("_append", 4),  # ... in the middle of the appends
         ("_transaction", 0),  # ... with every file written, before the SQLite commit point
@@ -519,3 +549,28 @@ def test_cli_ingest_errors_are_clear(tmp_path):
         result = runner.invoke(app, ["ingest", "--index", str(tmp_path / "idx"), str(data)])
     assert result.exit_code == 1 and "one writer at a time" in result.stderr
     assert os.listdir(tmp_path).count("idx") == 1
+
+
+@pytest.mark.parametrize("rule", ["earliest", "longest"])
+def test_canonical_flags_ask_only_for_the_ids_of_tied_articles(rule):
+    from dedup.groups import choose_canonical
+    from dedup.index import _canonical_flags
+    from dedup.neardup import _id_rank
+
+    rng = np.random.default_rng(5)
+    n = 400
+    labels = np.sort(rng.integers(0, 60, n))
+    labels = np.searchsorted(np.unique(labels), labels)
+    dates = rng.choice([1.0, 2.0, np.nan], n)  # few values: many ties
+    lengths = rng.integers(5, 8, n)
+    ids = [f"a{k}" if k % 3 else k for k in rng.permutation(n).tolist()]  # strings and integers
+    asked: list[int] = []
+
+    def ids_of(subset):
+        asked.extend(subset.tolist())
+        return [ids[i] for i in subset]
+
+    got = _canonical_flags(labels, dates, lengths, ids_of, rule)
+    winner = choose_canonical(labels, dates, lengths, _id_rank(ids, np.arange(n)), rule)
+    assert got.tolist() == (winner == np.arange(n)).tolist()
+    assert 0 < len(asked) < n / 2

@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.groups import union_find
-from dedup.lsh import band_keys, candidate_pairs, collision_probability, lsh_params
+from dedup.lsh import (
+    band_keys,
+    bucket_pairs,
+    candidate_pairs,
+    collision_probability,
+    lookup_sorted,
+    lsh_params,
+)
 
 
 @pytest.mark.parametrize(
@@ -200,3 +207,48 @@ def test_folding_bands_early_gives_the_same_pairs(monkeypatch, fold: int) -> Non
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
     assert len(want[0]) > 1000
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(1, 4), st.integers(0, 60), st.integers(0, 40), st.integers(1, 30), st.integers(0, 2**32 - 1)
+)
+def test_lookup_sorted_finds_every_stored_article_sharing_a_band_key(bands, stored, queries, values, seed):
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, values, (bands, stored)).astype(np.uint64)  # few values: repeated keys
+    docs = np.tile(np.arange(stored) + 1000, (bands, 1))
+    order = np.argsort(keys, axis=1, kind="stable")
+    run_keys, run_docs = np.take_along_axis(keys, order, axis=1), np.take_along_axis(docs, order, axis=1)
+    q = rng.integers(0, values + 2, (bands, queries)).astype(np.uint64)
+    q_order = np.argsort(q, axis=1, kind="stable")
+    got_q, got_d = lookup_sorted(run_keys, run_docs, np.take_along_axis(q, q_order, axis=1), q_order)
+    got = sorted(zip(got_q.tolist(), got_d.tolist(), strict=True))
+    expected = sorted(
+        (i, int(docs[b, j]))
+        for b in range(bands)
+        for i in range(queries)
+        for j in range(stored)
+        if keys[b, j] == q[b, i]
+    )
+    assert got == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 4), st.integers(0, 50), st.integers(1, 20), st.integers(0, 2**32 - 1))
+def test_bucket_pairs_gives_the_distinct_pairs_of_candidate_pairs_with_every_pair(bands, n, values, seed):
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, values, (bands, n)).astype(np.uint64)
+    members = np.flatnonzero(rng.random(n) < 0.8)
+    sub = keys[:, members]
+    order = np.argsort(sub, axis=1)
+    left, right = bucket_pairs(np.take_along_axis(sub, order, axis=1), order)
+    assert (left < right).all()
+    got = sorted(set(zip(members[left].tolist(), members[right].tolist(), strict=True)))
+    el, er = candidate_pairs(keys, members, np.arange(n, dtype=np.uint64), 0)
+    assert got == list(zip(el.tolist(), er.tolist(), strict=True))
+    assert len(left) == sum(  # repeats kept: one per band the pair shares
+        int(sub[b, i] == sub[b, j])
+        for b in range(bands)
+        for i in range(len(members))
+        for j in range(i + 1, len(members))
+    )
