@@ -31,6 +31,7 @@ __all__ = [
     "pair_scores",
     "PairScores",
     "union_find",
+    "merge_labels",
     "verify_joining",
     "verify_within",
     "link_kinds",
@@ -225,18 +226,62 @@ def union_find(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return parent
 
 
-def _ranked_links(
-    child: np.ndarray, parent: np.ndarray, containment: np.ndarray, jaccard: np.ndarray, tiebreak: np.ndarray
-) -> np.ndarray:
-    """Edge indices by child, each child's containers best first: most contained, then most similar."""
-    return np.lexsort((tiebreak[parent], -jaccard, -containment, child))
+def merge_labels(labels: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Component labels (smallest member index, as :func:`union_find` gives) after the links
+    ``(left[k], right[k])`` join components: union-find over the labels the links touch only."""
+    if not len(left):
+        return labels
+    a, b = labels[left], labels[right]
+    touched = sorted_unique(np.concatenate([a, b]))
+    root = union_find(len(touched), np.searchsorted(touched, a), np.searchsorted(touched, b))
+    moved = root != np.arange(len(touched))  # the smallest label of a merged set stays
+    if not moved.any():
+        return labels
+    relabel = np.arange(len(labels), dtype=np.int64)
+    relabel[touched[moved]] = touched[root[moved]]
+    return relabel[labels]
 
 
-def _best_parents(ranked: np.ndarray, child: np.ndarray) -> np.ndarray:
-    """Each child's first edge in ``ranked`` (a subsequence of :func:`_ranked_links`' order)."""
-    first = np.ones(len(ranked), dtype=np.bool_)
-    first[1:] = child[ranked[1:]] != child[ranked[:-1]]
-    return ranked[first]
+@njit(cache=True)
+def _by_child(n, child):
+    """Edge indices grouped by child (those of ``i``: ``idx[off[i]:off[i + 1]]``, in edge order),
+    by counting: no sort."""
+    off = np.zeros(n + 1, dtype=np.int64)
+    for e in range(len(child)):
+        off[child[e] + 1] += 1
+    for i in range(n):
+        off[i + 1] += off[i]
+    cursor = off[:-1].copy()
+    idx = np.empty(len(child), dtype=np.int64)
+    for e in range(len(child)):
+        idx[cursor[child[e]]] = e
+        cursor[child[e]] += 1
+    return off, idx
+
+
+@njit(cache=True, parallel=True)
+def _best_containers(off, idx, parent, containment, jaccard, tiebreak, excluded_group, strong_label, out):
+    """Each child's best container outside the excluded Jaccard groups: most contained, then most
+    similar, then smallest tiebreak (then first edge); ``out[i]``: its edge, or -1."""
+    for i in prange(len(off) - 1):
+        best = -1
+        for k in range(off[i], off[i + 1]):
+            e = idx[k]
+            if excluded_group[strong_label[parent[e]]]:
+                continue
+            if (
+                best < 0
+                or containment[e] > containment[best]
+                or (
+                    containment[e] == containment[best]
+                    and (
+                        jaccard[e] > jaccard[best]
+                        or (jaccard[e] == jaccard[best] and tiebreak[parent[e]] < tiebreak[parent[best]])
+                    )
+                )
+            ):
+                best = e
+        out[i] = best
 
 
 @njit(cache=True)
@@ -434,17 +479,19 @@ def attach_contained(
     by_group = members[np.argsort(strong_label[members], kind="stable")]
     # A digest's near copies are digests too, and the briefs' next best container may be one of
     # them: exclude whole Jaccard groups and look again until no new digest turns up.
-    excluded = np.empty(0, dtype=np.int64)
-    ranked = _ranked_links(child, parent, cont, jac, tiebreak)  # sorted once, filtered per round
+    excluded = np.zeros(n, dtype=np.bool_)  # by Jaccard group label
+    child_off, by_child = _by_child(n, child)  # grouped once, searched per round
+    best = np.empty(n, dtype=np.int64)
     for _ in range(_MAX_DIGEST_ROUNDS):
-        keep = ~np.isin(strong_label[parent], excluded)
-        best = _best_parents(ranked[keep[ranked]], child)
-        chosen_child, chosen_parent = child[best], parent[best]
+        _best_containers(child_off, by_child, parent, cont, jac, tiebreak, excluded, strong_label, best)
+        best_edge = best[best >= 0]
+        chosen_child, chosen_parent = child[best_edge], parent[best_edge]
         digests = _digests(chosen_child, chosen_parent, strong_label, by_group, adj_off, adj)
-        new = np.setdiff1d(strong_label[digests], excluded)
+        new = strong_label[digests]
+        new = new[~excluded[new]]
         if len(new) == 0:
             break
-        excluded = np.union1d(excluded, new)
+        excluded[new] = True
     # each article joins its Jaccard group (whose label is its smallest member) and its container
     return union_find(
         n,

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from numba import get_num_threads, parallel_chunksize
 
 from dedup.arrays import sorted_unique
 from dedup.config import NearDupConfig, StoryConfig
@@ -61,6 +62,7 @@ from dedup.groups import (
     attach_contained,
     choose_canonical,
     link_kinds,
+    merge_labels,
     union_find,
     verify_joining,
     verify_within,
@@ -591,7 +593,10 @@ class Index:
         n_old, m = len(self), len(articles)
         n = n_old + m
         # -- shingle sets, signatures and band keys of the new articles
-        tb = tokenize(texts if texts is not None else [article_text(a.title, a.text) for a in articles])
+        tb = tokenize(
+            texts if texts is not None else [article_text(a.title, a.text) for a in articles],
+            threads=get_num_threads(),
+        )
         keep = np.ones(len(tb.line_hashes), dtype=np.bool_)
         if cfg.prose_only:
             from dedup.boilerplate import never_below, non_prose_lines
@@ -658,7 +663,8 @@ class Index:
             out = np.empty(len(old_new), np.int64)
             b_start = np.searchsorted(right[old_new] - n_old, np.arange(m + 1))
             a_of = left[old_new]
-            verify_joining(
+            with parallel_chunksize(8):
+             verify_joining(
                 old_sets,
                 old_off,
                 sets.shingles,
@@ -710,16 +716,12 @@ class Index:
             "link_shared": shared[contained],
         }
         # -- Jaccard groups only grow: the new Jaccard links join them
-        strong_label = union_find(
-            n,
-            np.concatenate([np.arange(n_old), left[strong]]),
-            np.concatenate([self.strong, right[strong]]),
+        strong_label = merge_labels(
+            np.concatenate([self.strong, np.arange(n_old, n)]), left[strong], right[strong]
         )
         # -- re-link every region (connected set of verified pairs) the batch touched
-        component = union_find(
-            n,
-            np.concatenate([np.arange(n_old), new_e["edges"][:, 0]]),
-            np.concatenate([self.component, new_e["edges"][:, 1]]),
+        component = merge_labels(
+            np.concatenate([self.component, np.arange(n_old, n)]), new_e["edges"][:, 0], new_e["edges"][:, 1]
         )
         region = np.flatnonzero(np.isin(component, sorted_unique(component[n_old:])))
         local = np.full(n, -1, dtype=np.int64)

@@ -273,7 +273,7 @@ def _feed(c, table, tokens, nt, th, in_tok):
     return nt, th, in_tok
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # nogil: parts of a batch run in threads (tokenize_encoded)
 def _tokenize(
     buf, doc_off, table, fold_off, fold_pool, tokens, line_off, line_hash, line_sentence, doc_line_off
 ):
@@ -518,19 +518,52 @@ def _compact_rows(src, counts, dst, dst_off):
 # Python entry points
 
 
-def tokenize(texts: list[str]) -> TokenBatch:
+def tokenize(texts: list[str], threads: int = 1) -> TokenBatch:
     """Tokenise a batch of article strings (headline, newline, body) into hashed tokens and lines.
 
     Tokens are case-folded here (as ``str.casefold`` would), so the texts may come in any case.
     """
-    return tokenize_encoded(*encode_batch(texts))
+    return tokenize_encoded(*encode_batch(texts), threads=threads)
 
 
-def tokenize_encoded(buf: np.ndarray, doc_off: np.ndarray) -> TokenBatch:
-    """:func:`tokenize` of texts already in one UTF-8 buffer (:func:`~dedup.normalize.encode_batch`)."""
+_PARALLEL_BYTES = 1 << 20  # below this a batch is tokenised in one piece: threads cost more
+
+
+def tokenize_encoded(buf: np.ndarray, doc_off: np.ndarray, threads: int = 1) -> TokenBatch:
+    """:func:`tokenize` of texts already in one UTF-8 buffer (:func:`~dedup.normalize.encode_batch`),
+    in ``threads`` parts of about equal size at once when the batch is large."""
     n_docs = len(doc_off) - 1
-    max_tokens = len(buf) // 2 + n_docs + 1
-    max_lines = int(np.count_nonzero(buf == 10)) + n_docs + 1
+    if threads <= 1 or n_docs < 2 or doc_off[-1] - doc_off[0] < _PARALLEL_BYTES:
+        return _tokenize_docs(buf, doc_off)
+    from concurrent.futures import ThreadPoolExecutor
+
+    cuts = np.searchsorted(doc_off, np.linspace(doc_off[0], doc_off[-1], threads + 1)[1:-1])
+    bounds = [0, *sorted({int(c) for c in cuts.clip(1, n_docs - 1)}), n_docs]
+    with ThreadPoolExecutor(len(bounds) - 1) as pool:
+        parts = list(
+            pool.map(lambda lo, hi: _tokenize_docs(buf, doc_off[lo : hi + 1]), bounds[:-1], bounds[1:])
+        )
+    n_tokens = np.cumsum([0] + [len(p.tokens) for p in parts])
+    n_lines = np.cumsum([0] + [len(p.line_hashes) for p in parts])
+    return TokenBatch(
+        np.concatenate([p.tokens for p in parts]),
+        np.concatenate(
+            [p.line_offsets[:-1] + t for p, t in zip(parts, n_tokens, strict=False)] + [n_tokens[-1:]]
+        ),
+        np.concatenate([p.line_hashes for p in parts]),
+        np.concatenate([p.line_sentence for p in parts]),
+        np.concatenate(
+            [p.doc_line_offsets[:-1] + k for p, k in zip(parts, n_lines, strict=False)] + [n_lines[-1:]]
+        ),
+    )
+
+
+def _tokenize_docs(buf: np.ndarray, doc_off: np.ndarray) -> TokenBatch:
+    """The articles whose bytes ``doc_off`` bounds in ``buf`` (offsets into all of ``buf``)."""
+    n_docs = len(doc_off) - 1
+    span = buf[doc_off[0] : doc_off[-1]]
+    max_tokens = len(span) // 2 + n_docs + 1
+    max_lines = int(np.count_nonzero(span == 10)) + n_docs + 1
     tokens = np.empty(max_tokens, dtype=np.uint32)
     line_off = np.empty(max_lines + 1, dtype=np.int64)
     line_hash = np.empty(max_lines, dtype=np.uint64)

@@ -342,3 +342,17 @@ def test_verify_joining_counts_until_a_new_set_joins_a_group_and_skips_only_the_
     assert [k.tolist() for k in _kinds(left[~both], right[~both], within[~both], new_sizes)] == [
         k.tolist() for k in _kinds(left[~both], right[~both], exact[~both], new_sizes)
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40), st.data())
+def test_merge_labels_equals_union_find_over_all_links(n, data):
+    from dedup.groups import merge_labels
+
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    m1, m2 = data.draw(st.integers(0, 2 * n)), data.draw(st.integers(0, 2 * n))
+    l1, r1 = rng.integers(0, n, m1), rng.integers(0, n, m1)
+    l2, r2 = rng.integers(0, n, m2), rng.integers(0, n, m2)
+    before = union_find(n, l1, r1)
+    got = merge_labels(before, l2, r2)
+    assert got.tolist() == union_find(n, np.concatenate([l1, l2]), np.concatenate([r1, r2])).tolist()

@@ -412,3 +412,21 @@ def test_unicode_tables_are_stored_once_and_read_back_equal(tmp_path):
     missing = _stored_tables.__wrapped__(tmp_path / "no" / "such" / "dir")  # cannot store: builds
     for tables in (first, again, missing):
         assert all(np.array_equal(a, b) for a, b in zip(tables, built, strict=True))
+
+
+@pytest.mark.parametrize("threads", [2, 3, 7])
+def test_a_batch_tokenised_in_parts_at_once_equals_one_piece(monkeypatch, threads):
+    import dedup.shingle as shingle
+
+    texts = [
+        f"Headline {k}\nThe mayor said on Monday that the budget for {k} would rise.\n\nÉtude n°{k}: straße"
+        if k % 5
+        else ""
+        for k in range(40)
+    ]
+    whole = shingle.tokenize(texts)
+    monkeypatch.setattr(shingle, "_PARALLEL_BYTES", 0)
+    parts = shingle.tokenize(texts, threads=threads)
+    for field in ("tokens", "line_offsets", "line_hashes", "line_sentence", "doc_line_offsets"):
+        assert getattr(parts, field).tolist() == getattr(whole, field).tolist(), field
+    assert whole.n_docs == 40 and len(whole.tokens) > 400
