@@ -633,10 +633,10 @@ class Index:
         pairs_l, pairs_r = [], []
         for kind in ("main", "lead"):
             mem = members[kind]
-            queries = keys[kind][:, mem]
-            order = np.argsort(queries, axis=1)  # sorted queries: each search goes on from the last
-            queries = np.take_along_axis(queries, order, axis=1)
-            left, right = bucket_pairs(queries, order)
+            unsorted = keys[kind][:, mem]
+            order = np.argsort(unsorted, axis=1)  # sorted queries: each search goes on from the last
+            queries = np.take_along_axis(unsorted, order, axis=1)
+            left, right = bucket_pairs(queries, order, unsorted)
             pairs_l.append(mem[left] + n_old)
             pairs_r.append(mem[right] + n_old)
             for run in self.runs + self._pending_runs:
@@ -664,20 +664,20 @@ class Index:
             b_start = np.searchsorted(right[old_new] - n_old, np.arange(m + 1))
             a_of = left[old_new]
             with parallel_chunksize(8):
-             verify_joining(
-                old_sets,
-                old_off,
-                sets.shingles,
-                sets.offsets,
-                a_of,
-                b_start,
-                self.strong[a_of],
-                cfg.threshold,
-                cfg.containment,
-                cfg.min_overlap,
-                out,
-                joined,
-            )
+                verify_joining(
+                    old_sets,
+                    old_off,
+                    sets.shingles,
+                    sets.offsets,
+                    a_of,
+                    b_start,
+                    self.strong[a_of],
+                    cfg.threshold,
+                    cfg.containment,
+                    cfg.min_overlap,
+                    out,
+                    joined,
+                )
             shared[old_new] = out
         if new_new.any():  # and two new articles that joined the same group need no count
             out = np.empty(int(new_new.sum()), np.int64)

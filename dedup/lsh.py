@@ -249,8 +249,17 @@ def lookup_sorted(
     return out_query, out_doc
 
 
+@njit(cache=True, inline="always")
+def _first_shared_band(by_article, p, q, band):
+    """Whether ``band`` is the first band in which articles ``p`` and ``q`` share a key."""
+    for earlier in range(band):  # noqa: SIM110 - a loop numba compiles, not a generator
+        if by_article[p, earlier] == by_article[q, earlier]:
+            return False
+    return True
+
+
 @njit(cache=True, parallel=True)
-def _bucket_pair_counts(sorted_keys, counts):
+def _bucket_pair_counts(sorted_keys, pos, by_article, counts):
     for b in prange(sorted_keys.shape[0]):
         keys = sorted_keys[b]
         total = 0
@@ -259,13 +268,15 @@ def _bucket_pair_counts(sorted_keys, counts):
             j = i + 1
             while j < len(keys) and keys[j] == keys[i]:
                 j += 1
-            total += (j - i) * (j - i - 1) // 2
+            for p in range(i, j):
+                for q in range(p + 1, j):
+                    total += _first_shared_band(by_article, pos[b, p], pos[b, q], b)
             i = j
         counts[b] = total
 
 
 @njit(cache=True, parallel=True)
-def _bucket_pair_fill(sorted_keys, pos, offsets, left, right):
+def _bucket_pair_fill(sorted_keys, pos, by_article, offsets, left, right):
     for b in prange(sorted_keys.shape[0]):
         keys = sorted_keys[b]
         w = offsets[b]
@@ -276,23 +287,26 @@ def _bucket_pair_fill(sorted_keys, pos, offsets, left, right):
                 j += 1
             for p in range(i, j):
                 for q in range(p + 1, j):
-                    left[w] = min(pos[b, p], pos[b, q])
-                    right[w] = max(pos[b, p], pos[b, q])
-                    w += 1
+                    if _first_shared_band(by_article, pos[b, p], pos[b, q], b):
+                        left[w] = min(pos[b, p], pos[b, q])
+                        right[w] = max(pos[b, p], pos[b, q])
+                        w += 1
             i = j
 
 
-def bucket_pairs(sorted_keys: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every pair ``(i, j)``, ``i < j``, of articles that share a key in a band, repeats included.
+def bucket_pairs(sorted_keys: np.ndarray, pos: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every distinct pair ``(i, j)``, ``i < j``, of articles that share a key in a band.
 
-    ``sorted_keys``: per band, the keys sorted; ``pos``: the article each came from. Where the
-    sorted keys are at hand already (the index's lookups sort them), this is
-    :func:`candidate_pairs` with ``max_bucket=0`` without sorting again and without removing
-    repeats (the caller does, once, over all its pairs)."""
+    ``keys``: per band, the articles' keys; ``sorted_keys``: per band, the same sorted, and
+    ``pos`` the article each came from. Where the sorted keys are at hand already (the index's
+    lookups sort them), this is :func:`candidate_pairs` with ``max_bucket=0`` without sorting
+    again: a pair is emitted in the first band it shares only (copies share most bands, and the
+    repeats cost more to sort away than to skip), in no particular order."""
+    by_article = np.ascontiguousarray(keys.T)
     counts = np.empty(sorted_keys.shape[0], dtype=np.int64)
-    _bucket_pair_counts(sorted_keys, counts)
+    _bucket_pair_counts(sorted_keys, pos, by_article, counts)
     offsets = np.concatenate([[0], np.cumsum(counts)])
     left = np.empty(offsets[-1], dtype=np.int64)
     right = np.empty(offsets[-1], dtype=np.int64)
-    _bucket_pair_fill(sorted_keys, pos, offsets, left, right)
+    _bucket_pair_fill(sorted_keys, pos, by_article, offsets, left, right)
     return left, right
