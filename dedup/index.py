@@ -7,9 +7,15 @@
 
 Each new article is matched against everything kept before, without re-running the corpus.
 
-**Same groups as one batch run.** A dup group is a function of the set of verified candidate pairs,
-so the index keeps every verified pair and, for each batch, re-links the connected regions that
-the batch touched with the same :func:`dedup.groups.link_articles` a batch run uses. Two settings
+**Same groups as one batch run.** A dup group is a function of the set of verified candidate pairs:
+their Jaccard links make Jaccard groups, and their containment links attach articles across groups
+(:func:`dedup.groups.link_articles`). The index keeps each article's Jaccard group, which only ever
+grows, and the containment links apart from the other pairs; for each batch it joins groups along
+the new Jaccard links and re-links the containment links of the connected regions the batch
+touched with :func:`dedup.groups.attach_contained`, the second half of what a batch run does. A
+new article's pairs with a stored Jaccard group stop being counted once it has a Jaccard link into
+the group, and two new articles that joined the same group are not compared: such pairs fall
+inside one group, where no link changes anything. Two settings
 make a batch run's pairs independent of batching, and the index always uses them: every pair in
 an LSH bucket (``max_bucket=0``), and no learned outlet boilerplate (``boilerplate_min_articles=0``:
 learning needs the whole corpus; the universal junk rules and the prose filter still apply).
@@ -29,9 +35,11 @@ the similarity baseline (see :class:`dedup.config.StoryConfig`) are fitted on th
 then frozen, so vectors and scores stay comparable across batches.
 
 **Storage** (one directory, no server): ``index.sqlite`` holds ids, article metadata and the
-committed state; flat append-only files hold per-article numbers, shingle sets, verified pairs and
-story vectors; LSH buckets are sorted runs written per batch and merged now and then. Opening
-reads the flat files (no rebuild). **Crash safety**: the only commit point is one SQLite
+committed state (with each article's dup group, Jaccard group and component); flat append-only
+files hold per-article numbers, shingle sets, verified pairs (the containment links once more, on
+their own) and story vectors; LSH buckets are sorted runs written per batch and merged now and then.
+Opening maps the flat files (no rebuild); an index written before the Jaccard groups and
+containment links were kept is brought up to date once, on open. **Crash safety**: the only commit point is one SQLite
 transaction; bytes past the committed lengths and files of uncommitted generations are discarded
 on open, so an index killed at any moment opens holding exactly the committed batches. One writer
 at a time (an exclusive lock; a second writer gets :class:`IndexLocked`). **Retention**: articles
