@@ -242,6 +242,7 @@ class Index:
                 "articles": 0,
                 "edges": 0,
                 "links": 0,
+                "links_of_edges": 0,
                 "shingles": 0,
                 "runs": [],
                 "batches": 0,
@@ -371,7 +372,9 @@ class Index:
             name: _map_column(self.path / f"{name}.col", dt, w, st["edges"])
             for name, (dt, w) in _EDGE_COLUMNS.items()
         }
-        if "links" not in st:  # written before the containment links were kept apart
+        # written before the containment links were kept apart, or since then by a dedup that did
+        # not keep them (it left the pair count past the one the links were written for)
+        if st.get("links_of_edges") != st["edges"]:
             self._keep_links_apart()
         self.links = {
             name: _map_column(self.path / f"{name}.col", dt, w, self.state["links"])
@@ -435,7 +438,7 @@ class Index:
         _fsync_all(tmp, self.path)
         for t in tmp:
             os.replace(t, t.with_suffix(""))
-        st = {**self.state, "links": int(contained.sum())}
+        st = {**self.state, "links": int(contained.sum()), "links_of_edges": self.state["edges"]}
         with _transaction(self.db):
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'state'", (json.dumps(st),))
         self.state = st
@@ -1059,6 +1062,7 @@ class Index:
             articles=n,
             edges=st["edges"] + sum(len(p["shared"]) for p in self._pending_edges),
             links=st["links"] + sum(len(p["link_shared"]) for p in self._pending_edges),
+            links_of_edges=st["edges"] + sum(len(p["shared"]) for p in self._pending_edges),
             shingles=st["shingles"] + len(new_sets),
             runs=run_names,
             batches=st["batches"] + 1,

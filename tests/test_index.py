@@ -101,7 +101,7 @@ def test_an_index_without_its_containment_links_or_jaccard_groups_kept_apart_ope
         (idx / f"{name}.col").unlink()
     db = sqlite3.connect(idx / "index.sqlite")
     state = json.loads(db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()[0])
-    del state["links"]
+    del state["links"], state["links_of_edges"]
     db.execute("UPDATE meta SET value = ? WHERE key = 'state'", (json.dumps(state),))
     db.commit()
     db.close()
@@ -112,6 +112,30 @@ def test_an_index_without_its_containment_links_or_jaccard_groups_kept_apart_ope
     with Index.open(idx) as index:
         for name, data in links.items():  # found again on open
             assert (idx / f"{name}.col").read_bytes() == data
+        index.add(corpus[2 * third :])
+        index.commit()
+    groups = [a["dup_group"] for a in final_assignments(idx, corpus)]
+    assert partition_of([r["id"] for r in corpus], groups) == batch_partition(corpus, DUPS_ONLY.near_dup)
+
+
+def test_pairs_added_by_a_dedup_that_did_not_keep_the_containment_links_are_picked_up(corpus, tmp_path):
+    third = len(corpus) // 3
+    idx = tmp_path / "idx"
+    ingest(idx, corpus[:third], 1)
+    db = sqlite3.connect(idx / "index.sqlite")
+    first = json.loads(db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()[0])
+    db.close()
+    ingest(idx, corpus[third : 2 * third], 1)
+    # as an older dedup leaves it: the second batch's pairs appended, its containment links not
+    db = sqlite3.connect(idx / "index.sqlite")
+    state = json.loads(db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()[0])
+    assert state["links"] > first["links"]  # the second batch did bring containment links
+    state["links"], state["links_of_edges"] = first["links"], first["edges"]
+    db.execute("UPDATE meta SET value = ? WHERE key = 'state'", (json.dumps(state),))
+    db.commit()
+    db.close()
+    with Index.open(idx) as index:
+        assert index.state["links"] > first["links"]  # found again from the pairs
         index.add(corpus[2 * third :])
         index.commit()
     groups = [a["dup_group"] for a in final_assignments(idx, corpus)]
