@@ -61,7 +61,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from numba import get_num_threads, parallel_chunksize
+from numba import get_num_threads
 
 from dedup.arrays import sorted_unique
 from dedup.config import NearDupConfig, StoryConfig
@@ -395,10 +395,10 @@ class Index:
                 p.unlink()
 
     def _link_kinds(
-        self, edges: np.ndarray, shared: np.ndarray, sizes: np.ndarray
+        self, left: np.ndarray, right: np.ndarray, shared: np.ndarray, sizes: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(Jaccard link, containment link) masks of verified pairs, exactly as a batch run makes them."""
-        left, right = edges[:, 0], edges[:, 1]
+        """(Jaccard link, containment link) masks of counted pairs, exactly as a batch run makes them
+        (a pair may be neither: it does not link)."""
         union = sizes[left] + sizes[right] - shared
         smaller = np.minimum(sizes[left], sizes[right])
         scores = PairScores(
@@ -420,7 +420,7 @@ class Index:
     def _pair_kinds(self) -> tuple[np.ndarray, np.ndarray]:
         """(Jaccard link, containment link) masks of the committed pairs."""
         sizes = np.diff(np.concatenate([[0], self.a["set_end"][: self.state["articles"]]]))
-        return self._link_kinds(self.e["edges"], self.e["shared"], sizes)
+        return self._link_kinds(self.e["edges"][:, 0], self.e["edges"][:, 1], self.e["shared"], sizes)
 
     def _keep_links_apart(self) -> None:
         """Write the containment links of an index from before they were kept apart (once)."""
@@ -674,21 +674,20 @@ class Index:
             out = np.empty(len(old_new), np.int64)
             b_start = np.searchsorted(right[old_new] - n_old, np.arange(m + 1))
             a_of = left[old_new]
-            with parallel_chunksize(8):
-                verify_joining(
-                    old_sets,
-                    old_off,
-                    sets.shingles,
-                    sets.offsets,
-                    a_of,
-                    b_start,
-                    self.strong[a_of],
-                    cfg.threshold,
-                    cfg.containment,
-                    cfg.min_overlap,
-                    out,
-                    joined,
-                )
+            verify_joining(
+                old_sets,
+                old_off,
+                sets.shingles,
+                sets.offsets,
+                a_of,
+                b_start,
+                self.strong[a_of],
+                cfg.threshold,
+                cfg.containment,
+                cfg.min_overlap,
+                out,
+                joined,
+            )
             shared[old_new] = out
         if new_new.any():  # and two new articles that joined the same group need no count
             out = np.empty(int(new_new.sum()), np.int64)
@@ -707,17 +706,7 @@ class Index:
         counted = shared >= 0
         left, right, shared = left[counted], right[counted], shared[counted]
         sizes = np.concatenate([np.diff(old_off), np.diff(sets.offsets)])
-        union = sizes[left] + sizes[right] - shared
-        jac = np.divide(shared, union, out=np.zeros(len(left)), where=union > 0)
-        smaller = np.minimum(sizes[left], sizes[right])
-        con = np.divide(shared, smaller, out=np.zeros(len(left)), where=smaller > 0)
-        strong, contained = link_kinds(
-            PairScores(left, right, shared, jac, con),
-            sizes,
-            jaccard_threshold=cfg.threshold,
-            containment_threshold=cfg.containment,
-            min_overlap=cfg.min_overlap,
-        )
+        strong, contained = self._link_kinds(left, right, shared, sizes)
         linked = strong | contained
         new_e = {
             "edges": np.stack([left[linked], right[linked]], axis=1),
