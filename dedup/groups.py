@@ -442,6 +442,32 @@ def link_articles(
     )
 
 
+@njit(cache=True)
+def _across_groups(left, right, sizes, tiebreak, strong_label, containment, jaccard):
+    """(child, parent, containment, Jaccard) of the links between two Jaccard groups; the child is
+    the smaller article, or the one with the larger tiebreak where sizes tie."""
+    keep = 0
+    for k in range(len(left)):
+        keep += strong_label[left[k]] != strong_label[right[k]]
+    child = np.empty(keep, dtype=np.int64)
+    parent = np.empty(keep, dtype=np.int64)
+    cont = np.empty(keep, dtype=np.float64)
+    jac = np.empty(keep, dtype=np.float64)
+    w = 0
+    for k in range(len(left)):
+        a, b = left[k], right[k]
+        if strong_label[a] == strong_label[b]:
+            continue
+        if sizes[a] < sizes[b] or (sizes[a] == sizes[b] and tiebreak[a] > tiebreak[b]):
+            child[w], parent[w] = a, b
+        else:
+            child[w], parent[w] = b, a
+        cont[w] = containment[k]
+        jac[w] = jaccard[k]
+        w += 1
+    return child, parent, cont, jac
+
+
 def attach_contained(
     strong_label: np.ndarray,
     left: np.ndarray,
@@ -461,18 +487,18 @@ def attach_contained(
     n = len(strong_label)
     if not len(left):
         return strong_label
-    size_l, size_r = sizes[left], sizes[right]
-    left_is_child = (size_l < size_r) | ((size_l == size_r) & (tiebreak[left] > tiebreak[right]))
-    child = np.where(left_is_child, left, right)
-    parent = np.where(left_is_child, right, left)
-    # links inside one Jaccard group need no choosing
-    across = strong_label[child] != strong_label[parent]
-    child, parent, cont, jac = child[across], parent[across], containment[across], jaccard[across]
+    # the smaller article is the child (ties: the larger tiebreak); links inside one Jaccard group
+    # need no choosing
+    child, parent, cont, jac = _across_groups(
+        left, right, sizes, tiebreak, strong_label, containment, jaccard
+    )
     if not len(child):
         return strong_label
     # the articles any round can examine: members of the Jaccard groups that children attach from;
     # the containment links among them (built once, not per round) and their order by group
-    examined = np.isin(strong_label, sorted_unique(strong_label[child]))
+    attaching = np.zeros(n, dtype=np.bool_)
+    attaching[strong_label[child]] = True
+    examined = attaching[strong_label]
     both = examined[parent]  # children are examined by definition
     adj_off, adj = _links_csr(n, child[both].astype(np.int64), parent[both].astype(np.int64))
     members = np.flatnonzero(examined)

@@ -744,12 +744,10 @@ class Index:
             sizes[region],
             all_hash[region],
         )
-        # a group is named after its first ingested member
-        founder = np.full(len(region), len(region), dtype=np.int64)
-        np.minimum.at(founder, labels, np.arange(len(region)))
+        # a group is named after its first ingested member: the label, its smallest (local) index
         group = np.concatenate([self.group, np.arange(n_old, n)])
         old_group_of_region = group[region].copy()
-        group[region] = region[founder[labels]]
+        group[region] = region[labels]
         all_dates = np.concatenate([self.a["dates"], dates])
         all_tokens = np.concatenate([self.a["tokens"], sets.n_tokens.astype(np.int32)])
         self._pending.extend(articles)
