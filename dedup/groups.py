@@ -42,31 +42,6 @@ __all__ = [
 
 
 @njit(cache=True, inline="always")
-def _shared_count(sh_a, i, ie, sh_b, j, je):
-    """Shingles shared by the sorted runs ``sh_a[i:ie]`` and ``sh_b[j:je]``. A merge without
-    branches: comparisons of random hashes are unpredictable, and a mispredicted branch per step
-    cost a third of the time."""
-    c = 0
-    while i < ie and j < je:
-        a = sh_a[i]
-        b = sh_b[j]
-        c += a == b
-        i += a <= b
-        j += b <= a
-    return c
-
-
-@njit(cache=True, parallel=True)
-def intersect_pairs(sh_a, off_a, sh_b, off_b, left, right, out):
-    """``out[k]``: shingles shared by set ``left[k]`` of A and set ``right[k]`` of B (sorted CSR sets;
-    A and B may be the same arrays)."""
-    for p in prange(len(left)):
-        out[p] = _shared_count(
-            sh_a, off_a[left[p]], off_a[left[p] + 1], sh_b, off_b[right[p]], off_b[right[p] + 1]
-        )
-
-
-@njit(cache=True, inline="always")
 def _least_linking(size_a, size_b, jaccard_threshold, containment_threshold, min_overlap):
     """A count of shared shingles below which two sets of these sizes cannot link (one under the
     least count either test of :func:`link_kinds` needs, a margin for rounding)."""
@@ -77,8 +52,10 @@ def _least_linking(size_a, size_b, jaccard_threshold, containment_threshold, min
 
 @njit(cache=True, inline="always")
 def _shared_at_least(sh_a, i, ie, sh_b, j, je, need):
-    """:func:`_shared_count`, or a count below ``need`` once ``need`` is out of reach (the rest
-    of the shorter run could not make it up): a pair that cannot link needs no exact count."""
+    """Shingles shared by the sorted runs ``sh_a[i:ie]`` and ``sh_b[j:je]``, or a count below
+    ``need`` once ``need`` is out of reach (the rest of the shorter run could not make it up): a
+    pair that cannot link needs no exact count. A merge without branches: comparisons of random
+    hashes are unpredictable, and a mispredicted branch per step cost a third of the time."""
     c = 0
     while i < ie and j < je:
         if c + min(ie - i, je - j) < need:
@@ -92,6 +69,16 @@ def _shared_at_least(sh_a, i, ie, sh_b, j, je, need):
             i += a <= b
             j += b <= a
     return c
+
+
+@njit(cache=True, parallel=True)
+def intersect_pairs(sh_a, off_a, sh_b, off_b, left, right, out):
+    """``out[k]``: shingles shared by set ``left[k]`` of A and set ``right[k]`` of B (sorted CSR sets;
+    A and B may be the same arrays)."""
+    for p in prange(len(left)):
+        out[p] = _shared_at_least(
+            sh_a, off_a[left[p]], off_a[left[p] + 1], sh_b, off_b[right[p]], off_b[right[p] + 1], 0
+        )
 
 
 @njit(cache=True, parallel=True)

@@ -259,24 +259,9 @@ def _first_shared_band(by_article, p, q, band):
 
 
 @njit(cache=True, parallel=True)
-def _bucket_pair_counts(sorted_keys, pos, by_article, counts):
-    for b in prange(sorted_keys.shape[0]):
-        keys = sorted_keys[b]
-        total = 0
-        i = 0
-        while i < len(keys):
-            j = i + 1
-            while j < len(keys) and keys[j] == keys[i]:
-                j += 1
-            for p in range(i, j):
-                for q in range(p + 1, j):
-                    total += _first_shared_band(by_article, pos[b, p], pos[b, q], b)
-            i = j
-        counts[b] = total
-
-
-@njit(cache=True, parallel=True)
-def _bucket_pair_fill(sorted_keys, pos, by_article, offsets, left, right):
+def _bucket_pair_pass(sorted_keys, pos, by_article, offsets, left, right, counts, fill):
+    """Per band: count the pairs first shared in it (``fill`` false: into ``counts``), or write
+    them from ``offsets[band]`` on (``fill`` true)."""
     for b in prange(sorted_keys.shape[0]):
         keys = sorted_keys[b]
         w = offsets[b]
@@ -288,10 +273,13 @@ def _bucket_pair_fill(sorted_keys, pos, by_article, offsets, left, right):
             for p in range(i, j):
                 for q in range(p + 1, j):
                     if _first_shared_band(by_article, pos[b, p], pos[b, q], b):
-                        left[w] = min(pos[b, p], pos[b, q])
-                        right[w] = max(pos[b, p], pos[b, q])
+                        if fill:
+                            left[w] = min(pos[b, p], pos[b, q])
+                            right[w] = max(pos[b, p], pos[b, q])
                         w += 1
             i = j
+        if not fill:
+            counts[b] = w - offsets[b]
 
 
 def bucket_pairs(sorted_keys: np.ndarray, pos: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -303,10 +291,12 @@ def bucket_pairs(sorted_keys: np.ndarray, pos: np.ndarray, keys: np.ndarray) -> 
     again: a pair is emitted in the first band it shares only (copies share most bands, and the
     repeats cost more to sort away than to skip), in no particular order."""
     by_article = np.ascontiguousarray(keys.T)
-    counts = np.empty(sorted_keys.shape[0], dtype=np.int64)
-    _bucket_pair_counts(sorted_keys, pos, by_article, counts)
+    bands = sorted_keys.shape[0]
+    counts = np.empty(bands, dtype=np.int64)
+    none = np.empty(0, dtype=np.int64)
+    _bucket_pair_pass(sorted_keys, pos, by_article, np.zeros(bands, np.int64), none, none, counts, False)
     offsets = np.concatenate([[0], np.cumsum(counts)])
     left = np.empty(offsets[-1], dtype=np.int64)
     right = np.empty(offsets[-1], dtype=np.int64)
-    _bucket_pair_fill(sorted_keys, pos, by_article, offsets, left, right)
+    _bucket_pair_pass(sorted_keys, pos, by_article, offsets, left, right, counts, True)
     return left, right
