@@ -66,11 +66,11 @@ from numba import get_num_threads
 from dedup.arrays import sorted_unique
 from dedup.config import NearDupConfig, StoryConfig
 from dedup.groups import (
-    PairScores,
     attach_contained,
     choose_canonical,
     link_kinds,
     merge_labels,
+    pair_scores,
     union_find,
     verify_joining,
     verify_within,
@@ -399,18 +399,9 @@ class Index:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(Jaccard link, containment link) masks of counted pairs, exactly as a batch run makes them
         (a pair may be neither: it does not link)."""
-        union = sizes[left] + sizes[right] - shared
-        smaller = np.minimum(sizes[left], sizes[right])
-        scores = PairScores(
-            left,
-            right,
-            shared,
-            np.divide(shared, union, out=np.zeros(len(left)), where=union > 0),
-            np.divide(shared, smaller, out=np.zeros(len(left)), where=smaller > 0),
-        )
         cfg = self.config.near_dup
         return link_kinds(
-            scores,
+            pair_scores(left, right, shared, sizes[left], sizes[right]),
             sizes,
             jaccard_threshold=cfg.threshold,
             containment_threshold=cfg.containment,
@@ -733,14 +724,14 @@ class Index:
             er.append(part["link_right"][inside])
             e_shared.append(part["link_shared"][inside])
         el, er, e_shared = np.concatenate(el), np.concatenate(er), np.concatenate(e_shared)
-        e_union = sizes[el] + sizes[er] - e_shared
+        scores = pair_scores(el, er, e_shared, sizes[el], sizes[er])  # exactly as a batch run's
         # the region's Jaccard groups are whole inside it; its labels are its smallest members
         labels = attach_contained(
             local[strong_label[region]],
             local[el],
             local[er],
-            e_shared / np.maximum(np.minimum(sizes[el], sizes[er]), 1),  # float64, as a batch run's
-            e_shared / np.maximum(e_union, 1),
+            scores.containment,
+            scores.jaccard,
             sizes[region],
             all_hash[region],
         )
