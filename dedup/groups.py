@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from dedup.arrays import concat_ranges, sorted_unique, unique_pairs
 
@@ -81,6 +81,38 @@ def intersect_pairs(sh_a, off_a, sh_b, off_b, left, right, out):
         )
 
 
+_TABLE_BITS = 14  # 16 KiB of flags: one set of ~300 shingles marks 2% of them, and it stays in L1
+_TABLE_MASK = np.uint32((1 << _TABLE_BITS) - 1)
+_CHUNKS = 64  # parallel work units, each with its own table
+
+
+@njit(cache=True, inline="always")
+def _mark(table, sh, lo, hi, flag):
+    """Set (``flag`` 1) or clear (0) the table slots of the shingles ``sh[lo:hi]``."""
+    for q in range(lo, hi):
+        table[sh[q] & _TABLE_MASK] = flag
+
+
+@njit(cache=True, inline="always")
+def _shared_marked(table, sh_a, i, ie, sh_b, j, je, need):
+    """:func:`_shared_at_least` of ``sh_a[i:ie]`` and ``sh_b[j:je]``, where ``table`` marks the
+    shingles of ``sh_b[j:je]``. First a bound: every shared shingle finds its slot marked (a few
+    others do too), so a pair whose bound falls short of ``need`` is settled by lookups over part
+    of A, which cost less than a merge; only the rest are merged. Below ``need`` either way."""
+    bound = np.int64(0)
+    k = i
+    while k < ie:
+        stop = min(k + 32, ie)
+        for t in range(k, stop):
+            bound += np.int64(table[sh_a[t] & _TABLE_MASK])
+        k = stop
+        if bound + (ie - k) < need:
+            return bound
+    if bound < need:
+        return bound
+    return _shared_at_least(sh_a, i, ie, sh_b, j, je, need)
+
+
 @njit(cache=True, parallel=True)
 def verify_joining(
     sh_a,
@@ -104,46 +136,134 @@ def verify_joining(
     Jaccard group). The arithmetic is :func:`link_kinds`' own, so the test agrees with it exactly.
     A pair that cannot link gets a count below what linking needs, not the exact one.
     ``joined_first[j]``: the smallest group set ``j`` joined, or -1."""
-    for j in prange(len(b_start) - 1):
-        lo, hi = b_start[j], b_start[j + 1]
-        size_b = off_b[j + 1] - off_b[j]
-        order = np.argsort(group_of[lo:hi], kind="mergesort") + lo
-        joined = np.int64(-1)
-        first = np.int64(-1)
-        for k in order:
-            if group_of[k] == joined:
-                out[k] = -1
+    n = len(b_start) - 1
+    chunks = min(n, _CHUNKS)
+    for c in prange(chunks):
+        table = np.zeros(1 << _TABLE_BITS, dtype=np.uint8)
+        for j in range(c * n // chunks, (c + 1) * n // chunks):
+            lo, hi = b_start[j], b_start[j + 1]
+            joined_first[j] = -1
+            if lo == hi:
                 continue
-            size_a = off_a[a_of[k] + 1] - off_a[a_of[k]]
-            need = _least_linking(size_a, size_b, jaccard_threshold, containment_threshold, min_overlap)
-            c = _shared_at_least(sh_a, off_a[a_of[k]], off_a[a_of[k] + 1], sh_b, off_b[j], off_b[j + 1], need)
-            out[k] = c
-            union = size_a + size_b - c
-            if (
-                union > 0
-                and c / union >= jaccard_threshold
-                and min(size_a, size_b) >= _ALIKE_SIZE_RATIO * max(size_a, size_b)
-            ):
-                joined = group_of[k]
-                if first < 0:
-                    first = joined
-        joined_first[j] = first
+            size_b = off_b[j + 1] - off_b[j]
+            _mark(table, sh_b, off_b[j], off_b[j + 1], 1)
+            order = np.argsort(group_of[lo:hi], kind="mergesort") + lo
+            joined = np.int64(-1)
+            for k in order:
+                if group_of[k] == joined:
+                    out[k] = -1
+                    continue
+                size_a = off_a[a_of[k] + 1] - off_a[a_of[k]]
+                need = _least_linking(size_a, size_b, jaccard_threshold, containment_threshold, min_overlap)
+                shared = _shared_marked(
+                    table, sh_a, off_a[a_of[k]], off_a[a_of[k] + 1], sh_b, off_b[j], off_b[j + 1], need
+                )
+                out[k] = shared
+                union = size_a + size_b - shared
+                if (
+                    union > 0
+                    and shared / union >= jaccard_threshold
+                    and min(size_a, size_b) >= _ALIKE_SIZE_RATIO * max(size_a, size_b)
+                ):
+                    joined = group_of[k]
+                    if joined_first[j] < 0:
+                        joined_first[j] = joined
+            _mark(table, sh_b, off_b[j], off_b[j + 1], 0)
+
+
+@njit(cache=True)
+def _pairs_by_component(component, n):
+    """Pair indices grouped by ``component`` (labels below ``n``), largest component first, in
+    their order within each (a counting sort), and where each component's pairs start."""
+    count = np.zeros(n, dtype=np.int64)
+    for c in component:
+        count[c] += 1
+    comps = np.flatnonzero(count)
+    by_size = comps[np.argsort(-count[comps], kind="mergesort")]
+    comp_off = np.zeros(len(comps) + 1, dtype=np.int64)
+    cursor = np.empty(n, dtype=np.int64)
+    for i in range(len(by_size)):
+        cursor[by_size[i]] = comp_off[i]
+        comp_off[i + 1] = comp_off[i] + count[by_size[i]]
+    order = np.empty(len(component), dtype=np.int64)
+    for k in range(len(component)):
+        order[cursor[component[k]]] = k
+        cursor[component[k]] += 1
+    return order, comp_off
 
 
 @njit(cache=True, parallel=True)
-def verify_within(sh, off, left, right, joined, jaccard_threshold, containment_threshold, min_overlap, out):
+def _verify_in_components(sh, off, left, right, parent, order, comp_off, lanes, jt, ct, mo, out):
+    """:func:`verify_within` over whole components of the candidate graph (``order[comp_off[c]:
+    comp_off[c + 1]]``: the pairs of component ``c``), one lane of components per thread. In a
+    component the pairs go one by one: a pair whose ends are one Jaccard group already (``parent``,
+    union-find) gets -1, a counted Jaccard link of like size joins the two. Components share no
+    article, so the lanes never touch the same entries of ``parent``."""
+    n_comps = len(comp_off) - 1
+    for lane in prange(lanes):
+        for c in range(lane, n_comps, lanes):
+            for p in range(comp_off[c], comp_off[c + 1]):
+                k = order[p]
+                a, b = left[k], right[k]
+                ra, rb = _find(parent, a), _find(parent, b)
+                if ra == rb:
+                    out[k] = -1
+                    continue
+                size_a, size_b = off[a + 1] - off[a], off[b + 1] - off[b]
+                shared = _shared_at_least(
+                    sh, off[a], off[a + 1], sh, off[b], off[b + 1], _least_linking(size_a, size_b, jt, ct, mo)
+                )
+                out[k] = shared
+                union = size_a + size_b - shared
+                if (
+                    union > 0
+                    and shared / union >= jt
+                    and min(size_a, size_b) >= _ALIKE_SIZE_RATIO * max(size_a, size_b)
+                ):
+                    parent[max(ra, rb)] = min(ra, rb)
+
+
+def verify_within(
+    sh: np.ndarray,
+    off: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    joined: np.ndarray,
+    jaccard_threshold: float,
+    containment_threshold: float,
+    min_overlap: int,
+    out: np.ndarray,
+) -> None:
     """Shared shingles of the candidate pairs ``(left[k], right[k])`` of one set of sets, or -1
-    where both joined the same group (``joined``, from :func:`verify_joining`): they are in it
-    together. Like there, a pair that cannot link gets a count below what linking needs."""
-    for k in prange(len(left)):
-        a, b = left[k], right[k]
-        if joined[a] >= 0 and joined[a] == joined[b]:
-            out[k] = -1
-            continue
-        need = _least_linking(
-            off[a + 1] - off[a], off[b + 1] - off[b], jaccard_threshold, containment_threshold, min_overlap
-        )
-        out[k] = _shared_at_least(sh, off[a], off[a + 1], sh, off[b], off[b + 1], need)
+    for a pair whose two sets are in one Jaccard group already: both joined the same group
+    (``joined``, from :func:`verify_joining`), or counted Jaccard links of like size among these
+    sets join them. Such a pair can change no dup group (see :func:`verify_joining`); a batch of
+    new copies of one story needs a chain of counts, not one per pair. Like there, a pair that
+    cannot link gets a count below what linking needs. The pairs of a component of the candidate
+    graph are counted in order, one component at a time per thread."""
+    n = len(joined)
+    if not len(left):
+        return
+    parent = np.arange(n, dtype=np.int64)  # sets that joined one group start as one
+    members = np.flatnonzero(joined >= 0)
+    groups, first = np.unique(joined[members], return_index=True)
+    parent[members] = members[first[np.searchsorted(groups, joined[members])]]
+    component = union_find(n, np.concatenate([left, members]), np.concatenate([right, parent[members]]))
+    order, comp_off = _pairs_by_component(component[left], n)
+    _verify_in_components(
+        sh,
+        off,
+        np.asarray(left, dtype=np.int64),
+        np.asarray(right, dtype=np.int64),
+        parent,
+        order,
+        comp_off,
+        get_num_threads(),
+        jaccard_threshold,
+        containment_threshold,
+        min_overlap,
+        out,
+    )
 
 
 @dataclass(slots=True)

@@ -330,18 +330,74 @@ def test_verify_joining_counts_until_a_new_set_joins_a_group_and_skips_only_the_
     for a, b in zip(a_of[strong], b_of[strong], strict=True):
         assert (int(b), int(group_of_stored[a])) in joins
     assert joined.tolist() == [min((g for b, g in joins if b == j), default=-1) for j in range(12)]
-    # pairs among the new sets: skipped only where both joined the same group
+    # pairs among the new sets: two that both joined the same group are never counted
     left, right = np.triu_indices(12, 1)
     within = np.empty(len(left), np.int64)
     verify_within(sh_b, off_b, left, right, joined, 0.5, 0.9, 20, within)
     both = (joined[left] >= 0) & (joined[left] == joined[right])
     assert both.any() and (within[both] == -1).all()
+    _assert_within_is_exact(sh_b, off_b, left, right, joined, within)
+
+
+def _assert_within_is_exact(sh, off, left, right, joined, within):
+    """``verify_within``'s counts make the same Jaccard groups as exact counts of every pair, a
+    counted pair links as with its exact count, and a skipped pair lies inside one group."""
+    from dedup.groups import intersect_pairs, union_find
+
     exact = np.empty(len(left), np.int64)
-    intersect_pairs(sh_b, off_b, sh_b, off_b, left, right, exact)
-    new_sizes = np.diff(off_b)
-    assert [k.tolist() for k in _kinds(left[~both], right[~both], within[~both], new_sizes)] == [
-        k.tolist() for k in _kinds(left[~both], right[~both], exact[~both], new_sizes)
+    intersect_pairs(sh, off, sh, off, left, right, exact)
+    sizes = np.diff(off)
+    n = len(sizes)
+    seeds = [
+        (int(a), int(b))
+        for a in range(n)
+        for b in range(n)
+        if a < b and joined[a] >= 0 and joined[a] == joined[b]
     ]
+    seed_l = np.array([a for a, _ in seeds], dtype=np.int64)
+    seed_r = np.array([b for _, b in seeds], dtype=np.int64)
+    counted = within >= 0
+    got_strong, got_contained = _kinds(left[counted], right[counted], within[counted], sizes)
+    strong, contained = _kinds(left, right, exact, sizes)
+    assert (got_strong == strong[counted]).all() and (got_contained == contained[counted]).all()
+    linked = (strong | contained)[counted]
+    assert (within[counted][linked] == exact[counted][linked]).all()
+    groups = union_find(n, np.concatenate([seed_l, left[strong]]), np.concatenate([seed_r, right[strong]]))
+    got = union_find(
+        n,
+        np.concatenate([seed_l, left[counted][got_strong]]),
+        np.concatenate([seed_r, right[counted][got_strong]]),
+    )
+    assert (got == groups).all()
+    assert (groups[left[~counted]] == groups[right[~counted]]).all()
+    # every counted Jaccard link joined two groups: no count was spent inside a group
+    seeded = union_find(n, seed_l, seed_r)
+    assert got_strong.sum() == len(np.unique(seeded)) - len(np.unique(groups))
+    return strong
+
+
+def test_verify_within_counts_a_chain_per_group_of_new_copies():
+    """Ten copies of each of four stories, all in one batch: only pairs that join two groups are
+    counted (a chain per story, not every pair), and the groups are those of exact counts."""
+    from dedup.groups import verify_within
+
+    rng = np.random.default_rng(11)
+    stories = [np.sort(rng.choice(5000, 250, replace=False)) for _ in range(4)]
+    sets = []
+    for k in range(40):
+        base = stories[k % 4]
+        kept = base[rng.random(250) < (0.45 if k < 8 else rng.choice([0.97, 0.92, 0.88]))]  # 8 briefs
+        sets.append(np.unique(np.concatenate([kept, rng.choice(np.arange(5000, 20000), 8)])))
+    sh, off = _csr(sets)
+    left, right = np.triu_indices(40, 1)
+    same_story = left % 4 == right % 4  # the candidate pairs LSH would give
+    left, right = left[same_story], right[same_story]
+    joined = np.full(40, -1, dtype=np.int64)
+    joined[[0, 4, 8]] = 7  # three copies of story 0 joined a stored group already
+    within = np.empty(len(left), np.int64)
+    verify_within(sh, off, left, right, joined, 0.5, 0.9, 20, within)
+    strong = _assert_within_is_exact(sh, off, left, right, joined, within)
+    assert (within == -1).sum() >= strong.sum() - 40  # of each story's strong pairs, a chain counted
 
 
 @settings(max_examples=200, deadline=None)
