@@ -76,7 +76,7 @@ from dedup.groups import (
     verify_within,
 )
 from dedup.lexical import NameSpace
-from dedup.lsh import band_keys, bucket_pairs, lookup_sorted, lsh_params
+from dedup.lsh import band_keys, bucket_pairs, distinct_pairs, lookup_sorted, lsh_params
 from dedup.minhash import signatures
 from dedup.neardup import DuplicateIdError, _id_rank, _stable_hash
 from dedup.normalize import article_text
@@ -645,16 +645,12 @@ class Index:
                 q, d = lookup_sorted(run[f"{kind}_keys"], run[f"{kind}_docs"], queries, order)
                 pairs_l.append(d)
                 pairs_r.append(mem[q] + n_old)
-        left = np.concatenate(pairs_l)
-        right = np.concatenate(pairs_r)
+        # pairs by new article (then the other one), each once
+        left, right = distinct_pairs(pairs_l, pairs_r, split=n_old + m // 2)
         if n_old and self.config.retain_days is not None:  # stored articles past retention are not matched
             old_active = self._active(n_old)
             ok = (left >= n_old) | old_active[np.minimum(left, n_old - 1)]
             left, right = left[ok], right[ok]
-        # pairs by new article (then the other one), each once
-        code = sorted_unique((right.astype(np.uint64) << np.uint64(32)) | left.astype(np.uint64))
-        right = (code >> np.uint64(32)).astype(np.int64)
-        left = (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
         # -- verify on exact shingle sets (stored ones memory-mapped)
         old_sets, old_off = self._stored_sets(n_old)
         shared = np.empty(len(left), dtype=np.int64)
@@ -714,12 +710,15 @@ class Index:
         component = merge_labels(
             np.concatenate([self.component, np.arange(n_old, n)]), new_e["edges"][:, 0], new_e["edges"][:, 1]
         )
-        region = np.flatnonzero(np.isin(component, sorted_unique(component[n_old:])))
+        touched = np.zeros(n, dtype=np.bool_)  # marks, not np.isin or an int64 map: 1 byte per article
+        touched[component[n_old:]] = True
+        in_region = touched[component]
+        region = np.flatnonzero(in_region)
         local = np.full(n, -1, dtype=np.int64)
         local[region] = np.arange(len(region))
         el, er, e_shared = [], [], []
         for part in (self.links, *self._pending_edges, new_e):  # the containment links inside the region
-            inside = np.flatnonzero(local[part["link_left"]] >= 0)  # both ends share a component
+            inside = np.flatnonzero(in_region[part["link_left"]])  # both ends share a component
             el.append(part["link_left"][inside])
             er.append(part["link_right"][inside])
             e_shared.append(part["link_shared"][inside])

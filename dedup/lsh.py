@@ -13,6 +13,7 @@ member plus a chain, which keeps the pair count linear while union-find still jo
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -29,6 +30,7 @@ __all__ = [
     "collision_probability",
     "lookup_sorted",
     "bucket_pairs",
+    "distinct_pairs",
 ]
 
 
@@ -300,3 +302,75 @@ def bucket_pairs(sorted_keys: np.ndarray, pos: np.ndarray, keys: np.ndarray) -> 
     right = np.empty(offsets[-1], dtype=np.int64)
     _bucket_pair_pass(sorted_keys, pos, by_article, offsets, left, right, counts, True)
     return left, right
+
+
+_THREADED_SORT = 1 << 18  # codes in a half worth a thread of its own
+
+
+@njit(cache=True)
+def _count_below(right, split):
+    n = 0
+    for k in range(len(right)):
+        n += right[k] < split
+    return n
+
+
+@njit(cache=True)
+def _pack_codes(left, right, split, low, high, n_low, n_high):
+    """Append ``right << 32 | left`` of each pair to ``low`` (right below ``split``) or ``high``."""
+    for k in range(len(left)):
+        code = (np.uint64(right[k]) << np.uint64(32)) | np.uint64(left[k])
+        if right[k] < split:
+            low[n_low] = code
+            n_low += 1
+        else:
+            high[n_high] = code
+            n_high += 1
+    return n_low, n_high
+
+
+@njit(cache=True, parallel=True)
+def _unpack_distinct(halves, left, right, counts):
+    """The distinct codes of each sorted half, split back into ``left`` and ``right`` from the
+    half's start on; ``counts``: how many each half kept."""
+    for h in prange(2):
+        codes = halves[h]
+        w = 0 if h == 0 else len(halves[0])
+        start = w
+        for k in range(len(codes)):
+            if k == 0 or codes[k] != codes[k - 1]:
+                left[w] = np.int64(codes[k] & np.uint64(0xFFFFFFFF))
+                right[w] = np.int64(codes[k] >> np.uint64(32))
+                w += 1
+        counts[h] = w - start
+
+
+def distinct_pairs(
+    lefts: list[np.ndarray], rights: list[np.ndarray], split: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct pairs among ``(lefts[i][k], rights[i][k])`` (values below 2**32), ordered by
+    right, then left: what LSH lookups give, with each pair repeated in every band it shares.
+
+    Each pair becomes one 64-bit code, written straight into one of two halves (right below
+    ``split`` or not), and the halves are sorted in two threads (numpy's sort lets go of the GIL):
+    half the time of concatenating, encoding and sorting them as one array."""
+    total = sum(len(r) for r in rights)
+    n_low = sum(_count_below(r, split) for r in rights)
+    halves = (np.empty(n_low, dtype=np.uint64), np.empty(total - n_low, dtype=np.uint64))
+    filled = (0, 0)
+    for left, right in zip(lefts, rights, strict=True):
+        filled = _pack_codes(left, right, split, halves[0], halves[1], *filled)
+    if min(n_low, total - n_low) >= _THREADED_SORT:
+        with ThreadPoolExecutor(1) as pool:
+            low = pool.submit(halves[0].sort)
+            halves[1].sort()
+            low.result()
+    else:
+        halves[0].sort()
+        halves[1].sort()
+    left = np.empty(total, dtype=np.int64)
+    right = np.empty(total, dtype=np.int64)
+    counts = np.empty(2, dtype=np.int64)
+    _unpack_distinct(halves, left, right, counts)
+    keep = np.r_[0 : counts[0], n_low : n_low + counts[1]]
+    return left[keep], right[keep]

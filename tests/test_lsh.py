@@ -246,3 +246,30 @@ def test_bucket_pairs_gives_the_distinct_pairs_of_candidate_pairs_with_every_pai
     got = sorted(zip(members[left].tolist(), members[right].tolist(), strict=True))
     el, er = candidate_pairs(keys, members, np.arange(n, dtype=np.uint64), 0)
     assert got == list(zip(el.tolist(), er.tolist(), strict=True))  # each pair once
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_distinct_pairs_is_each_pair_once_ordered_by_right_then_left(monkeypatch, threaded, seed):
+    import dedup.lsh as lsh
+
+    if threaded:  # small halves sort in threads too
+        monkeypatch.setattr(lsh, "_THREADED_SORT", 1)
+    rng = np.random.default_rng(seed)
+    parts = [int(k) for k in rng.integers(0, 400, 5)]
+    lefts = [rng.integers(0, 2**32 - 1, k).astype(np.int64) // rng.integers(1, 2**20) for k in parts]
+    rights = [rng.integers(0, 60, k).astype(np.int64) for k in parts]
+    lefts.append(lefts[0][:50].copy())  # repeats across parts, as across bands and runs
+    rights.append(rights[0][:50].copy())
+    left, right = lsh.distinct_pairs(lefts, rights, split=int(rng.integers(0, 61)))
+    expected = sorted(set(zip(np.concatenate(rights).tolist(), np.concatenate(lefts).tolist(), strict=True)))
+    assert list(zip(right.tolist(), left.tolist(), strict=True)) == expected
+    assert left.dtype == right.dtype == np.int64
+
+
+def test_distinct_pairs_of_nothing_is_empty():
+    from dedup.lsh import distinct_pairs
+
+    e = np.empty(0, dtype=np.int64)
+    left, right = distinct_pairs([e, e], [e, e], split=3)
+    assert len(left) == len(right) == 0
