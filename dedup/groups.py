@@ -32,6 +32,7 @@ __all__ = [
     "PairScores",
     "union_find",
     "merge_labels",
+    "links_in_region",
     "verify_joining",
     "verify_within",
     "link_kinds",
@@ -299,6 +300,66 @@ def pair_scores(
     return PairScores(left, right, shared, jaccard, containment)
 
 
+_LINK_CHUNKS = 64  # parallel work units of a pass over stored links
+
+
+@njit(cache=True, parallel=True)
+def _count_in_region(left, in_region, counts):
+    n, chunks = len(left), len(counts)
+    for c in prange(chunks):
+        k = 0
+        for i in range(c * n // chunks, (c + 1) * n // chunks):
+            k += in_region[left[i]]
+        counts[c] = k
+
+
+@njit(cache=True, parallel=True)
+def _fill_in_region(left, right, shared, in_region, local, sizes, starts, out_l, out_r, out_c, out_j):
+    n, chunks = len(left), len(starts)
+    for c in prange(chunks):
+        w = starts[c]
+        for i in range(c * n // chunks, (c + 1) * n // chunks):
+            a = left[i]
+            if not in_region[a]:
+                continue
+            b, count = right[i], shared[i]
+            out_l[w], out_r[w] = local[a], local[b]
+            union = sizes[a] + sizes[b] - count  # pair_scores' arithmetic, bit for bit
+            out_j[w] = count / union if union > 0 else 0.0
+            smaller = min(sizes[a], sizes[b])
+            out_c[w] = count / smaller if smaller > 0 else 0.0
+            w += 1
+
+
+def links_in_region(
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    in_region: np.ndarray,
+    local: np.ndarray,
+    sizes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The links among ``parts`` (``(left, right, shared)`` columns) whose left end is in a region
+    (``in_region``; a region is whole components, so the right end is too): their ends as
+    positions in the region (``local``), containment and Jaccard (as :func:`pair_scores`).
+
+    One compiled pass per part counts and one writes, instead of masking, gathering and scoring
+    millions of stored links in separate numpy passes."""
+    counts = [np.empty(min(_LINK_CHUNKS, max(len(left), 1)), dtype=np.int64) for left, _, _ in parts]
+    for (left, _, _), count in zip(parts, counts, strict=True):
+        count[:] = 0
+        if len(left):
+            _count_in_region(left, in_region, count)
+    total = int(sum(int(c.sum()) for c in counts))
+    out_l, out_r = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64)
+    out_c, out_j = np.empty(total, dtype=np.float64), np.empty(total, dtype=np.float64)
+    done = 0
+    for (left, right, shared), count in zip(parts, counts, strict=True):
+        if len(left):
+            starts = done + np.cumsum(count) - count
+            _fill_in_region(left, right, shared, in_region, local, sizes, starts, out_l, out_r, out_c, out_j)
+        done += int(count.sum())
+    return out_l, out_r, out_c, out_j
+
+
 @njit(cache=True)
 def _find(parent, x):
     root = x
@@ -333,9 +394,12 @@ def union_find(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return parent
 
 
-def merge_labels(labels: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def merge_labels(
+    labels: np.ndarray, left: np.ndarray, right: np.ndarray, *, in_place: bool = False
+) -> np.ndarray:
     """Component labels (smallest member index, as :func:`union_find` gives) after the links
-    ``(left[k], right[k])`` join components: union-find over the labels the links touch only."""
+    ``(left[k], right[k])`` join components: union-find over the labels the links touch only.
+    ``in_place``: relabel ``labels`` itself (an int64 array the caller owns) and return it."""
     if not len(left):
         return labels
     a, b = labels[left], labels[right]
@@ -344,9 +408,22 @@ def merge_labels(labels: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.
     moved = root != np.arange(len(touched))  # the smallest label of a merged set stays
     if not moved.any():
         return labels
-    relabel = np.arange(len(labels), dtype=np.int64)
-    relabel[touched[moved]] = touched[root[moved]]
-    return relabel[labels]
+    labels = np.asarray(labels, dtype=np.int64)
+    out = labels if in_place else np.empty(len(labels), dtype=np.int64)
+    _relabel(labels, touched[moved], touched[root[moved]], out)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _relabel(labels, moved_from, moved_to, out):
+    """``out[i]``: ``labels[i]``, or ``moved_to[k]`` where it is ``moved_from[k]`` (sorted, few):
+    one pass over the labels, and a byte mark per label instead of an int64 map of all of them."""
+    mark = np.zeros(len(labels), dtype=np.bool_)
+    for k in range(len(moved_from)):
+        mark[moved_from[k]] = True
+    for i in prange(len(labels)):
+        label = labels[i]
+        out[i] = moved_to[np.searchsorted(moved_from, label)] if mark[label] else label
 
 
 @njit(cache=True)
@@ -641,16 +718,38 @@ def choose_canonical(
     ``earliest``: earliest date (undated last), then longest text, then smallest id.
     ``longest``: longest text, then earliest date, then smallest id.
     """
-    date_key = np.where(np.isnan(dates), np.inf, dates)
-    if rule == "earliest":
-        order = np.lexsort((id_rank, -lengths, date_key, labels))
-    elif rule == "longest":
-        order = np.lexsort((id_rank, date_key, -lengths, labels))
-    else:
+    if rule not in ("earliest", "longest"):
         raise ValueError(f"canonical rule must be 'earliest' or 'longest', got {rule!r}")
-    sorted_labels = labels[order]
-    first = np.ones(len(order), dtype=np.bool_)
-    first[1:] = sorted_labels[1:] != sorted_labels[:-1]
-    winner_of_label = np.empty(len(labels), dtype=np.int64)
-    winner_of_label[sorted_labels[first]] = order[first]
-    return winner_of_label[labels]
+    labels = np.asarray(labels, dtype=np.int64)
+    date_key = np.where(np.isnan(dates), np.inf, dates)
+    return _canonical_of_labels(
+        labels,
+        date_key.astype(np.float64),
+        np.asarray(lengths, dtype=np.int64),
+        np.asarray(id_rank, dtype=np.int64),
+        rule == "earliest",
+    )
+
+
+@njit(cache=True)
+def _canonical_of_labels(labels, date_key, lengths, id_rank, earliest):
+    """:func:`choose_canonical` in one pass: each label keeps its best article so far, replaced
+    only by a strictly better one (so full ties go to the first, as a stable sort has it)."""
+    best = np.full(len(labels), -1, dtype=np.int64)
+    for i in range(len(labels)):
+        b = best[labels[i]]
+        if b < 0:
+            best[labels[i]] = i
+            continue
+        if earliest:
+            first_key, first_best = date_key[i] < date_key[b], date_key[i] == date_key[b]
+            second_key, second_best = lengths[i] > lengths[b], lengths[i] == lengths[b]
+        else:
+            first_key, first_best = lengths[i] > lengths[b], lengths[i] == lengths[b]
+            second_key, second_best = date_key[i] < date_key[b], date_key[i] == date_key[b]
+        if first_key or (first_best and (second_key or (second_best and id_rank[i] < id_rank[b]))):
+            best[labels[i]] = i
+    out = np.empty(len(labels), dtype=np.int64)
+    for i in range(len(labels)):
+        out[i] = best[labels[i]]
+    return out

@@ -69,6 +69,7 @@ from dedup.groups import (
     attach_contained,
     choose_canonical,
     link_kinds,
+    links_in_region,
     merge_labels,
     pair_scores,
     union_find,
@@ -704,11 +705,14 @@ class Index:
         }
         # -- Jaccard groups only grow: the new Jaccard links join them
         strong_label = merge_labels(
-            np.concatenate([self.strong, np.arange(n_old, n)]), left[strong], right[strong]
+            np.concatenate([self.strong, np.arange(n_old, n)]), left[strong], right[strong], in_place=True
         )
         # -- re-link every region (connected set of verified pairs) the batch touched
         component = merge_labels(
-            np.concatenate([self.component, np.arange(n_old, n)]), new_e["edges"][:, 0], new_e["edges"][:, 1]
+            np.concatenate([self.component, np.arange(n_old, n)]),
+            new_e["edges"][:, 0],
+            new_e["edges"][:, 1],
+            in_place=True,
         )
         touched = np.zeros(n, dtype=np.bool_)  # marks, not np.isin or an int64 map: 1 byte per article
         touched[component[n_old:]] = True
@@ -716,23 +720,18 @@ class Index:
         region = np.flatnonzero(in_region)
         local = np.full(n, -1, dtype=np.int64)
         local[region] = np.arange(len(region))
-        el, er, e_shared = [], [], []
-        for part in (self.links, *self._pending_edges, new_e):  # the containment links inside the region
-            inside = np.flatnonzero(in_region[part["link_left"]])  # both ends share a component
-            el.append(part["link_left"][inside])
-            er.append(part["link_right"][inside])
-            e_shared.append(part["link_shared"][inside])
-        el, er, e_shared = np.concatenate(el), np.concatenate(er), np.concatenate(e_shared)
-        scores = pair_scores(el, er, e_shared, sizes[el], sizes[er])  # exactly as a batch run's
+        el, er, containment, jaccard = links_in_region(  # the containment links inside the region
+            [
+                (p["link_left"], p["link_right"], p["link_shared"])
+                for p in (self.links, *self._pending_edges, new_e)
+            ],
+            in_region,
+            local,
+            sizes,
+        )
         # the region's Jaccard groups are whole inside it; its labels are its smallest members
         labels = attach_contained(
-            local[strong_label[region]],
-            local[el],
-            local[er],
-            scores.containment,
-            scores.jaccard,
-            sizes[region],
-            all_hash[region],
+            local[strong_label[region]], el, er, containment, jaccard, sizes[region], all_hash[region]
         )
         # a group is named after its first ingested member: the label, its smallest (local) index
         group = np.concatenate([self.group, np.arange(n_old, n)])

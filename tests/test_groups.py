@@ -224,6 +224,23 @@ def test_unknown_rule():
         canonical([0], [1], [1], [1], "newest")
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 12), st.sampled_from(["earliest", "longest"]), st.data())
+def test_canonical_is_the_first_of_each_group_in_rule_order(n, rule, data):
+    """The one-pass choice equals the definition: sort by (group, rule's keys, id rank), take firsts."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    labels = rng.integers(0, n, n)
+    dates = np.where(rng.random(n) < 0.3, NAN, rng.integers(0, 3, n).astype(float))  # ties and undated
+    lengths, ids = rng.integers(0, 3, n), rng.permutation(n)
+    key = np.where(np.isnan(dates), np.inf, dates)
+    keys = (ids, -lengths, key) if rule == "earliest" else (ids, key, -lengths)
+    order = np.lexsort((*keys, labels))
+    first = {}
+    for i in order.tolist():
+        first.setdefault(int(labels[i]), i)
+    assert canonical(labels, dates, lengths, ids, rule) == [first[int(g)] for g in labels]
+
+
 def _digests_reference(child, parent, strong_label, left, right):
     """Per container, straight from the definition: members of its attached Jaccard groups, itself
     excluded; do they form two or more components over the links among them?"""
@@ -410,5 +427,39 @@ def test_merge_labels_equals_union_find_over_all_links(n, data):
     l1, r1 = rng.integers(0, n, m1), rng.integers(0, n, m1)
     l2, r2 = rng.integers(0, n, m2), rng.integers(0, n, m2)
     before = union_find(n, l1, r1)
+    kept = before.copy()
     got = merge_labels(before, l2, r2)
-    assert got.tolist() == union_find(n, np.concatenate([l1, l2]), np.concatenate([r1, r2])).tolist()
+    expected = union_find(n, np.concatenate([l1, l2]), np.concatenate([r1, r2])).tolist()
+    assert got.tolist() == expected
+    assert before.tolist() == kept.tolist()  # left as it was
+    in_place = merge_labels(before, l2, r2, in_place=True)
+    assert in_place.tolist() == expected and before.tolist() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 60), st.data())
+def test_links_in_region_equals_masking_and_scoring(n, data):
+    """The compiled pass keeps the links whose left end is in the region, in part order, with their
+    ends renumbered and scored exactly as pair_scores scores them."""
+    from dedup.groups import links_in_region, pair_scores
+
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    sizes = rng.integers(0, 50, n)
+    in_region = rng.random(n) < data.draw(st.sampled_from([0.0, 0.3, 1.0]))
+    local = np.full(n, -1, dtype=np.int64)
+    local[in_region] = np.arange(in_region.sum())
+    parts = []
+    for _ in range(data.draw(st.integers(1, 3))):
+        m = data.draw(st.sampled_from([0, 1, 5, 200]))  # 200: more links than work units
+        left, right = rng.integers(0, n, m), rng.integers(0, n, m)
+        shared = np.minimum(rng.integers(0, 50, m), np.minimum(sizes[left], sizes[right]))
+        parts.append((left, right, shared.astype(np.int64)))
+    el, er, containment, jaccard = links_in_region(parts, in_region, local, sizes)
+    left = np.concatenate([p[0] for p in parts])
+    right = np.concatenate([p[1] for p in parts])
+    shared = np.concatenate([p[2] for p in parts])
+    keep = in_region[left]
+    left, right, shared = left[keep], right[keep], shared[keep]
+    want = pair_scores(left, right, shared, sizes[left], sizes[right])
+    assert el.tolist() == local[left].tolist() and er.tolist() == local[right].tolist()
+    assert containment.tolist() == want.containment.tolist() and jaccard.tolist() == want.jaccard.tolist()
