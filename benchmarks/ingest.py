@@ -318,6 +318,14 @@ def main() -> None:
         f"| opening the index | {med['open_s']:.2f} s |",
         f"| index size on disk | {stats['bytes_on_disk'] / 2**20:,.0f} MiB = {stats['bytes_per_article']:,.0f} bytes/article |",
         "",
+        "Stage 1 by step, texts cleaned by the caller (medians, seconds): "
+        + ", ".join(
+            f"{step} {statistics.median(r[f'{step}_s'] for r in cleaned_runs):.3f}"
+            for step in ("tokenize", "shingle", "minhash", "candidates", "verify", "groups")
+            if f"{step}_s" in cleaned_runs[0]
+        )
+        + ".",
+        "",
         "Building the index, batch by batch (in process):",
         "",
         "| articles before | batch | stage 1 s | stories s | commit s |",

@@ -226,7 +226,9 @@ class Index:
         self._lock = lock
         self._embedder = None
         self.timings: dict[str, float] = {}
-        """Seconds of the last :meth:`add`: ``stage1`` (dup groups) and ``stories``."""
+        """Seconds of the last :meth:`add`: ``stage1`` (dup groups) and ``stories``, and stage 1 by
+        step: ``tokenize``, ``shingle``, ``minhash`` (signatures and band keys), ``candidates`` (LSH
+        lookups), ``verify`` (exact shingle counts) and ``groups`` (linking, canonical articles)."""
         self._names = None
         self.db = sqlite3.connect(path / "index.sqlite", isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -592,6 +594,14 @@ class Index:
 
     def _add_batch(self, articles: list[Article], texts: list[str] | None) -> list[dict]:
         started = time.perf_counter()
+        laps: dict[str, float] = {}
+        last = started
+
+        def lap(step: str) -> None:
+            nonlocal last
+            now = time.perf_counter()
+            laps[step], last = now - last, now
+
         cfg = self.config.near_dup
         n_old, m = len(self), len(articles)
         n = n_old + m
@@ -600,6 +610,7 @@ class Index:
             texts if texts is not None else [article_text(a.title, a.text) for a in articles],
             threads=get_num_threads(),
         )
+        lap("tokenize")
         keep = np.ones(len(tb.line_hashes), dtype=np.bool_)
         if cfg.prose_only:
             from dedup.boilerplate import never_below, non_prose_lines
@@ -616,6 +627,7 @@ class Index:
                 cfg.min_tokens,
             )
         sets = shingle_sets(tb, keep, shingle_size=cfg.shingle_size, lead_shingles=cfg.lead_shingles)
+        lap("shingle")
         bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
         lead_bands, lead_rows = lsh_params(cfg.lead_threshold, cfg.lead_perm)
         keys = {
@@ -629,6 +641,7 @@ class Index:
             "main": np.flatnonzero(long_enough),
             "lead": np.flatnonzero(long_enough & (np.diff(sets.lead_offsets) > 0)),
         }
+        lap("minhash")
         id_hash = np.array([_stable_hash(a.id) for a in articles], dtype=np.uint64)
         dates = np.array([np.nan if a.published_at is None else a.published_at for a in articles])
         # -- candidate pairs: new x new (every pair of a bucket) and new x stored (every run)
@@ -652,6 +665,7 @@ class Index:
             old_active = self._active(n_old)
             ok = (left >= n_old) | old_active[np.minimum(left, n_old - 1)]
             left, right = left[ok], right[ok]
+        lap("candidates")
         # -- verify on exact shingle sets (stored ones memory-mapped)
         old_sets, old_off = self._stored_sets(n_old)
         shared = np.empty(len(left), dtype=np.int64)
@@ -691,6 +705,7 @@ class Index:
                 out,
             )
             shared[new_new] = out
+        lap("verify")
         counted = shared >= 0
         left, right, shared = left[counted], right[counted], shared[counted]
         sizes = np.concatenate([np.diff(old_off), np.diff(sets.offsets)])
@@ -762,7 +777,8 @@ class Index:
         founder_story = story[group[region]]
         moved = region[(group[region] != old_group_of_region) & (founder_story >= 0)]
         story[moved] = story[group[moved]]
-        self.timings = {"stage1": time.perf_counter() - started}
+        lap("groups")
+        self.timings = {"stage1": time.perf_counter() - started, **laps}
         if self.config.stories is not None:
             self._assign_stories(articles, n_old, group, canonical, story, all_dates)
         self.timings["stories"] = time.perf_counter() - started - self.timings["stage1"]

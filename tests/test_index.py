@@ -168,6 +168,15 @@ def test_each_group_has_one_canonical_article_and_is_named_after_its_first_membe
         assert position[group] == min(position[i] for i, _ in items)
 
 
+def test_add_times_stage1_step_by_step(corpus, tmp_path):
+    with Index.open(tmp_path / "idx", DUPS_ONLY) as index:
+        index.add(corpus[:300])
+        steps = ("tokenize", "shingle", "minhash", "candidates", "verify", "groups")
+        assert set(index.timings) == {"stage1", "stories", *steps}
+        assert all(index.timings[s] >= 0 for s in steps)
+        assert sum(index.timings[s] for s in steps) == pytest.approx(index.timings["stage1"], abs=1e-3)
+
+
 def test_texts_cleaned_by_the_caller_give_the_same_groups(corpus, tmp_path):
     from dedup.normalize import article_text
 
