@@ -90,8 +90,8 @@ def fresh_copy(index_dir: Path, copy: Path) -> None:
 
 def in_process(index_dir: Path, records: list[dict], cleaned: bool = False) -> dict:
     """``Index.add`` + ``commit`` on a fresh copy; ``cleaned``: the records are parsed and their
-    texts cleaned before the clock starts and given to ``add`` (what ``dedup ingest`` does in its
-    worker processes while it reads)."""
+    texts cleaned and UTF-8 encoded before the clock starts and given to ``add`` (what ``dedup
+    ingest`` does in its worker processes while it reads)."""
     from dedup.index import Index
     from dedup.normalize import article_text
     from dedup.records import article_from_record
@@ -99,7 +99,7 @@ def in_process(index_dir: Path, records: list[dict], cleaned: bool = False) -> d
     texts = None
     if cleaned:
         records = [article_from_record(r) for r in records]
-        texts = [article_text(a.title, a.text) for a in records]
+        texts = [article_text(a.title, a.text).encode("utf-8", "surrogatepass") for a in records]
     t = time.perf_counter()
     with Index.open(index_dir) as index:
         opened = time.perf_counter() - t
@@ -305,8 +305,8 @@ def main() -> None:
         "",
         "| measure | value |",
         "|---|---:|",
-        f"| stage 1 (dup groups) in `Index.add`, texts cleaned by the caller (as `dedup ingest` does in its "
-        f"workers) | {report['stage1_cleaned_s']:.2f} s = {report['stage1_cleaned_articles_per_s']:,.0f} articles/s |",
+        f"| stage 1 (dup groups) in `Index.add`, texts cleaned and encoded by the caller (as `dedup ingest` "
+        f"does in its workers) | {report['stage1_cleaned_s']:.2f} s = {report['stage1_cleaned_articles_per_s']:,.0f} articles/s |",
         f"| stage 1 in `Index.add` from raw records (parsing and cleaning included) | {med['stage1_s']:.2f} s = "
         f"{report['stage1_articles_per_s']:,.0f} articles/s |",
         f"| stories in `Index.add` (embed + cluster) | {med['stories_s']:.2f} s |",

@@ -564,7 +564,7 @@ class Index:
         records: Iterable[Mapping | Article],
         fields: FieldMap | None = None,
         *,
-        texts: list[str] | None = None,
+        texts: list[str] | list[bytes] | None = None,
     ) -> list[dict]:
         """Add a batch. Returns, for each new record in order, its ``id``, ``dup_group``,
         ``is_canonical`` and ``story``. Nothing is durable until :meth:`commit`. A record that fails
@@ -572,7 +572,8 @@ class Index:
         :class:`~dedup.neardup.DuplicateIdError` for ids) and the index is left as it was.
 
         ``texts``: each record's :func:`~dedup.normalize.article_text`, when the caller made them
-        already (the ``ingest`` command cleans them in worker processes while it reads)."""
+        already, as str or UTF-8 bytes (the ``ingest`` command cleans and encodes them in worker
+        processes while it reads: bytes cross processes and reach the tokeniser without a copy)."""
         articles: list[Article] = []
         seen: dict[ArticleId, int] = {}
         for number, record in enumerate(records, start=1):
@@ -592,7 +593,7 @@ class Index:
             raise DuplicateIdError(first, stored[first])
         return self._add_batch(articles, texts)
 
-    def _add_batch(self, articles: list[Article], texts: list[str] | None) -> list[dict]:
+    def _add_batch(self, articles: list[Article], texts: list[str] | list[bytes] | None) -> list[dict]:
         started = time.perf_counter()
         laps: dict[str, float] = {}
         last = started

