@@ -77,9 +77,9 @@ from dedup.groups import (
     verify_within,
 )
 from dedup.lexical import NameSpace
-from dedup.lsh import band_keys, bucket_pairs, distinct_pairs, lookup_sorted, lsh_params
+from dedup.lsh import band_keys, bucket_pairs, distinct_pairs, lookup_sorted, lsh_params, sorted_bands
 from dedup.minhash import signatures
-from dedup.neardup import DuplicateIdError, _id_rank, _stable_hash
+from dedup.neardup import DuplicateIdError, _id_rank, stable_hashes
 from dedup.normalize import article_text
 from dedup.records import Article, ArticleId, FieldMap, article_from_record
 from dedup.shingle import shingle_sets, tokenize
@@ -643,7 +643,7 @@ class Index:
             "lead": np.flatnonzero(long_enough & (np.diff(sets.lead_offsets) > 0)),
         }
         lap("minhash")
-        id_hash = np.array([_stable_hash(a.id) for a in articles], dtype=np.uint64)
+        id_hash = stable_hashes([a.id for a in articles])
         dates = np.array([np.nan if a.published_at is None else a.published_at for a in articles])
         # -- candidate pairs: new x new (every pair of a bucket) and new x stored (every run)
         all_hash = np.concatenate([self.a["id_hash"], id_hash])
@@ -651,8 +651,7 @@ class Index:
         for kind in ("main", "lead"):
             mem = members[kind]
             unsorted = keys[kind][:, mem]
-            order = np.argsort(unsorted, axis=1)  # sorted queries: each search goes on from the last
-            queries = np.take_along_axis(unsorted, order, axis=1)
+            queries, order = sorted_bands(unsorted, get_num_threads())  # each search goes on from the last
             left, right = bucket_pairs(queries, order, unsorted)
             pairs_l.append(mem[left] + n_old)
             pairs_r.append(mem[right] + n_old)

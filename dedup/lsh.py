@@ -31,6 +31,7 @@ __all__ = [
     "lookup_sorted",
     "bucket_pairs",
     "distinct_pairs",
+    "sorted_bands",
 ]
 
 
@@ -307,6 +308,30 @@ def bucket_pairs(sorted_keys: np.ndarray, pos: np.ndarray, keys: np.ndarray) -> 
 _THREADED_SORT = 1 << 18  # codes in a half worth a thread of its own
 
 
+def sorted_bands(keys: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Each band's keys (a row of ``keys``) sorted, and the column each came from: the queries
+    :func:`bucket_pairs` and :func:`lookup_sorted` take. With ``threads`` > 1 and enough keys, the
+    bands are split between threads (numpy's sort lets go of the GIL)."""
+    parts = min(threads, len(keys)) if keys.size >= _THREADED_SORT else 1
+    if parts <= 1:
+        order = np.argsort(keys, axis=1)
+        return np.take_along_axis(keys, order, axis=1), order
+    cuts = np.linspace(0, len(keys), parts + 1).astype(np.int64)
+    order = np.empty(keys.shape, dtype=np.int64)
+    queries = np.empty_like(keys)
+
+    def sort(lo: int, hi: int) -> None:
+        order[lo:hi] = np.argsort(keys[lo:hi], axis=1)
+        queries[lo:hi] = np.take_along_axis(keys[lo:hi], order[lo:hi], axis=1)
+
+    with ThreadPoolExecutor(parts - 1) as pool:
+        done = [pool.submit(sort, lo, hi) for lo, hi in zip(cuts[1:-1], cuts[2:], strict=True)]
+        sort(cuts[0], cuts[1])
+        for d in done:
+            d.result()
+    return queries, order
+
+
 @njit(cache=True)
 def _count_below(right, split):
     n = 0
@@ -372,5 +397,10 @@ def distinct_pairs(
     right = np.empty(total, dtype=np.int64)
     counts = np.empty(2, dtype=np.int64)
     _unpack_distinct(halves, left, right, counts)
-    keep = np.r_[0 : counts[0], n_low : n_low + counts[1]]
-    return left[keep], right[keep]
+    if counts[0] == n_low:  # the halves' distinct pairs are one stretch
+        return left[: n_low + counts[1]], right[: n_low + counts[1]]
+    end = n_low + counts[1]
+    return (
+        np.concatenate([left[: counts[0]], left[n_low:end]]),
+        np.concatenate([right[: counts[0]], right[n_low:end]]),
+    )

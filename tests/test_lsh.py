@@ -273,3 +273,15 @@ def test_distinct_pairs_of_nothing_is_empty():
     e = np.empty(0, dtype=np.int64)
     left, right = distinct_pairs([e, e], [e, e], split=3)
     assert len(left) == len(right) == 0
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_sorted_bands_sorts_each_band_and_says_where_each_key_came_from(monkeypatch, threads):
+    import dedup.lsh as lsh
+
+    monkeypatch.setattr(lsh, "_THREADED_SORT", 1)  # small inputs sort in threads too
+    keys = np.random.default_rng(threads).integers(0, 50, (5, 300)).astype(np.uint64)
+    queries, order = lsh.sorted_bands(keys, threads)
+    assert (np.diff(queries.astype(np.int64), axis=1) >= 0).all()
+    np.testing.assert_array_equal(queries, np.take_along_axis(keys, order, axis=1))
+    assert all(sorted(row) == list(range(300)) for row in order.tolist())  # each column once

@@ -407,3 +407,13 @@ def test_finishing_twice_does_not_give_a_different_answer():
     except RuntimeError:
         return
     assert result_partition(again) == first
+
+
+def test_stable_hashes_of_a_batch_are_the_hashes_of_each_id():
+    from dedup.neardup import _stable_hash, stable_hashes
+
+    ids = ["a", "wire-1", "é", "", 0, 7, 2**40, "7"]
+    got = stable_hashes(ids)
+    assert got.dtype == np.uint64
+    assert got.tolist() == [_stable_hash(v) for v in ids]
+    assert len(set(got.tolist())) == len(ids)  # "7" and 7 are different ids
