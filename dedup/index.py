@@ -77,7 +77,7 @@ from dedup.groups import (
     verify_within,
 )
 from dedup.lexical import NameSpace
-from dedup.lsh import band_keys, bucket_pairs, distinct_pairs, lookup_sorted, lsh_params, sorted_bands
+from dedup.lsh import RunMatcher, band_keys, bucket_pairs, distinct_pairs, lsh_params, sorted_bands
 from dedup.minhash import signatures
 from dedup.neardup import DuplicateIdError, _id_rank, stable_hashes
 from dedup.normalize import article_text
@@ -648,17 +648,23 @@ class Index:
         # -- candidate pairs: new x new (every pair of a bucket) and new x stored (every run)
         all_hash = np.concatenate([self.a["id_hash"], id_hash])
         pairs_l, pairs_r = [], []
-        for kind in ("main", "lead"):
+        kinds = ("main", "lead")
+        sorted_queries = []
+        for kind in kinds:
             mem = members[kind]
             unsorted = keys[kind][:, mem]
             queries, order = sorted_bands(unsorted, get_num_threads())  # each search goes on from the last
             left, right = bucket_pairs(queries, order, unsorted)
             pairs_l.append(mem[left] + n_old)
             pairs_r.append(mem[right] + n_old)
-            for run in self.runs + self._pending_runs:
-                q, d = lookup_sorted(run[f"{kind}_keys"], run[f"{kind}_docs"], queries, order)
-                pairs_l.append(d)
-                pairs_r.append(mem[q] + n_old)
+            sorted_queries.append((queries, order, mem))
+        runs = self.runs + self._pending_runs
+        if runs:
+            matcher = RunMatcher(sorted_queries, m, n_old, get_num_threads())
+            for run in runs:
+                new, stored = matcher.lookup([(run[f"{k}_keys"], run[f"{k}_docs"]) for k in kinds])
+                pairs_l.append(stored)
+                pairs_r.append(new + n_old)
         # pairs by new article (then the other one), each once
         left, right = distinct_pairs(pairs_l, pairs_r, split=n_old + m // 2)
         if n_old and self.config.retain_days is not None:  # stored articles past retention are not matched

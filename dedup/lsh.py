@@ -28,7 +28,7 @@ __all__ = [
     "band_keys",
     "candidate_pairs",
     "collision_probability",
-    "lookup_sorted",
+    "RunMatcher",
     "bucket_pairs",
     "distinct_pairs",
     "sorted_bands",
@@ -187,12 +187,13 @@ def candidate_pairs(
 
 
 @njit(cache=True, parallel=True)
-def _find_matches(run_keys, queries, start, count):
+def _find_matches(run_keys, queries, articles, first_band, row_start, count):
     """Per band (in parallel) and sorted query: where its key starts in the sorted run and how
-    often it occurs there. The queries are sorted too, so each search gallops on from the last."""
+    often it occurs there, written at its article's row (``row_start[a, first_band + b]``, as a
+    position in the flattened run). The queries are sorted, so each search gallops on from the last."""
+    n = run_keys.shape[1]
     for b in prange(queries.shape[0]):
         keys = run_keys[b]
-        n = len(keys)
         lo = 0
         for i in range(queries.shape[1]):
             q = queries[b, i]
@@ -214,42 +215,93 @@ def _find_matches(run_keys, queries, start, count):
             c = 0
             while lo + c < n and keys[lo + c] == q:
                 c += 1
-            start[b, i] = lo
-            count[b, i] = c
+            row = articles[b, i]
+            row_start[row, first_band + b] = b * n + lo
+            count[row, first_band + b] = c
 
 
 @njit(cache=True, parallel=True)
-def _gather_matches(run_docs, query_pos, start, count, offsets, out_query, out_doc):
-    for b in prange(start.shape[0]):
-        k = offsets[b]
-        for i in range(start.shape[1]):
-            for j in range(start[b, i], start[b, i] + count[b, i]):
-                out_query[k] = query_pos[b, i]
-                out_doc[k] = run_docs[b, j]
-                k += 1
+def _gather_distinct(
+    docs, kind_of_band, row_start, count, lane_bounds, seen, room, out_new, out_doc, written
+):
+    """Each lane (a range of new articles, in parallel) walks its articles' matches in every band
+    of every kind and keeps a stored article only the first time it meets it for that article:
+    ``seen[lane, d]`` holds the last article (+1) that met ``d``."""
+    for lane in prange(len(lane_bounds) - 1):
+        w = lane * room
+        for a in range(lane_bounds[lane], lane_bounds[lane + 1]):
+            for b in range(row_start.shape[1]):
+                flat = docs[kind_of_band[b]]
+                s = row_start[a, b]
+                for j in range(s, s + count[a, b]):
+                    d = flat[j]
+                    if seen[lane, d] != a + 1:
+                        seen[lane, d] = a + 1
+                        out_new[w] = a
+                        out_doc[w] = d
+                        w += 1
+        written[lane] = w - lane * room
 
 
-def lookup_sorted(
-    run_keys: np.ndarray, run_docs: np.ndarray, queries: np.ndarray, query_pos: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every (query, stored article) pair that shares a band key, looked up in a sorted run.
+class RunMatcher:
+    """The stored articles that share a band key with each new article of a batch, looked up in
+    sorted runs (per band: stored keys sorted, with the stored article of each), each pair once.
 
-    ``run_keys``/``run_docs``: per band, the stored keys sorted, with the article each came from;
-    ``queries``: per band, the query keys sorted, and ``query_pos`` the query each came from. Returns
-    the query and the stored article of each match."""
-    bands, n_queries = queries.shape
-    start = np.empty((bands, n_queries), dtype=np.int64)
-    count = np.empty((bands, n_queries), dtype=np.int64)
-    if run_keys.shape[1] == 0 or n_queries == 0:
-        e = np.empty(0, dtype=np.int64)
-        return e, e
-    _find_matches(run_keys, queries, start, count)
-    per_band = count.sum(axis=1)
-    offsets = np.concatenate([[0], np.cumsum(per_band)])
-    out_query = np.empty(offsets[-1], dtype=np.int64)
-    out_doc = np.empty(offsets[-1], dtype=np.int64)
-    _gather_matches(run_docs, query_pos, start, count, offsets, out_query, out_doc)
-    return out_query, out_doc
+    ``queries``: per kind of key (e.g. full-text and lead bands), the batch's sorted keys and
+    their columns (:func:`sorted_bands`) and the new article of each column. A run holds the
+    same kinds. Built once per batch: it keeps the scratch the lookups share, one row of match
+    positions per new article and a mark per stored article per thread."""
+
+    def __init__(
+        self,
+        queries: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+        n_new: int,
+        n_stored: int,
+        threads: int = 1,
+    ) -> None:
+        self.queries = [(keys, members[order]) for keys, order, members in queries]
+        bands = [keys.shape[0] for keys, _, _ in queries]
+        self.first_band = np.concatenate([[0], np.cumsum(bands)]).astype(np.int64)
+        self.kind_of_band = np.repeat(np.arange(len(bands)), bands).astype(np.int64)
+        self.row_start = np.zeros((n_new, int(self.first_band[-1])), dtype=np.int64)
+        self.count = np.zeros((n_new, int(self.first_band[-1])), dtype=np.int64)  # 0: not a member
+        lanes = max(1, min(threads, n_new))
+        self.lane_bounds = (np.arange(lanes + 1) * n_new // lanes).astype(np.int64)
+        self.seen = np.zeros((lanes, max(n_stored, 1)), dtype=np.int32)
+        if n_new >= np.iinfo(np.int32).max:
+            raise ValueError(f"a batch of {n_new:,} articles is too large: add it in parts")
+
+    def lookup(self, run: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """``run``: per kind, the stored keys sorted per band and the stored article of each (an
+        article below ``n_stored``). Returns each (new article, stored article) pair sharing a key
+        in some band of some kind once, grouped by new article."""
+        for k, ((run_keys, _), (keys, articles)) in enumerate(zip(run, self.queries, strict=True)):
+            cols = slice(self.first_band[k], self.first_band[k + 1])
+            if run_keys.shape[1] == 0 or keys.shape[1] == 0:
+                self.count[:, cols] = 0
+                continue
+            _find_matches(run_keys, keys, articles, self.first_band[k], self.row_start, self.count)
+        room = int(self.count.sum())
+        lanes = len(self.lane_bounds) - 1
+        out_new = np.empty(room * lanes, dtype=np.int64)  # a lane's room: untouched pages cost nothing
+        out_doc = np.empty(room * lanes, dtype=np.int64)
+        written = np.zeros(lanes, dtype=np.int64)
+        if room:
+            docs = tuple(np.ascontiguousarray(run_docs, dtype=np.int64).reshape(-1) for _, run_docs in run)
+            _gather_distinct(
+                docs,
+                self.kind_of_band,
+                self.row_start,
+                self.count,
+                self.lane_bounds,
+                self.seen,
+                room,
+                out_new,
+                out_doc,
+                written,
+            )
+        keep = [slice(lane * room, lane * room + int(written[lane])) for lane in range(lanes)]
+        return np.concatenate([out_new[k] for k in keep]), np.concatenate([out_doc[k] for k in keep])
 
 
 @njit(cache=True, inline="always")

@@ -12,12 +12,13 @@ from hypothesis import strategies as st
 
 from dedup.groups import union_find
 from dedup.lsh import (
+    RunMatcher,
     band_keys,
     bucket_pairs,
     candidate_pairs,
     collision_probability,
-    lookup_sorted,
     lsh_params,
+    sorted_bands,
 )
 
 
@@ -211,26 +212,48 @@ def test_folding_bands_early_gives_the_same_pairs(monkeypatch, fold: int) -> Non
 
 @settings(max_examples=100, deadline=None)
 @given(
-    st.integers(1, 4), st.integers(0, 60), st.integers(0, 40), st.integers(1, 30), st.integers(0, 2**32 - 1)
+    st.integers(1, 40), st.integers(1, 3), st.integers(1, 30), st.integers(1, 3), st.integers(0, 2**32 - 1)
 )
-def test_lookup_sorted_finds_every_stored_article_sharing_a_band_key(bands, stored, queries, values, seed):
+def test_run_matcher_finds_each_new_and_stored_pair_sharing_a_band_key_once(
+    n_new, runs, values, threads, seed
+):
+    """Two kinds of keys (the second for a subset of the new articles), runs of disjoint stored
+    articles looked up with one matcher: each pair sharing a key in any band of any kind, once."""
     rng = np.random.default_rng(seed)
-    keys = rng.integers(0, values, (bands, stored)).astype(np.uint64)  # few values: repeated keys
-    docs = np.tile(np.arange(stored) + 1000, (bands, 1))
+    kinds = [(3, np.arange(n_new)), (2, np.flatnonzero(rng.random(n_new) < 0.5))]
+    new_keys = [rng.integers(0, values, (bands, n_new)).astype(np.uint64) for bands, _ in kinds]
+    queries = []
+    for (_, members), k in zip(kinds, new_keys, strict=True):
+        sorted_keys, order = sorted_bands(k[:, members])
+        queries.append((sorted_keys, order, members))
+    sizes = rng.integers(0, 25, runs)
+    first = np.concatenate([[0], np.cumsum(sizes)])
+    matcher = RunMatcher(queries, n_new, int(first[-1]), threads)
+    for r in range(runs):
+        run, expected = [], set()
+        for (bands, members), k in zip(kinds, new_keys, strict=True):
+            stored = np.arange(first[r], first[r + 1])
+            stored = stored[rng.random(len(stored)) < 0.8]  # a kind's run holds some of the articles
+            keys = rng.integers(0, values + 2, (bands, len(stored))).astype(np.uint64)
+            run.append(_sorted_run_of(keys, stored))
+            expected |= {
+                (int(a), int(stored[j]))
+                for b in range(bands)
+                for a in members
+                for j in range(len(stored))
+                if keys[b, j] == k[b, a]
+            }
+        new, doc = matcher.lookup(run)
+        got = list(zip(new.tolist(), doc.tolist(), strict=True))
+        assert len(got) == len(set(got)) and set(got) == expected
+        assert (np.diff(new) >= 0).all()  # grouped by new article
+
+
+def _sorted_run_of(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(keys, axis=1, kind="stable")
-    run_keys, run_docs = np.take_along_axis(keys, order, axis=1), np.take_along_axis(docs, order, axis=1)
-    q = rng.integers(0, values + 2, (bands, queries)).astype(np.uint64)
-    q_order = np.argsort(q, axis=1, kind="stable")
-    got_q, got_d = lookup_sorted(run_keys, run_docs, np.take_along_axis(q, q_order, axis=1), q_order)
-    got = sorted(zip(got_q.tolist(), got_d.tolist(), strict=True))
-    expected = sorted(
-        (i, int(docs[b, j]))
-        for b in range(bands)
-        for i in range(queries)
-        for j in range(stored)
-        if keys[b, j] == q[b, i]
-    )
-    assert got == expected
+    return np.take_along_axis(keys, order, axis=1), np.broadcast_to(docs, keys.shape)[
+        np.arange(len(keys))[:, None], order
+    ]
 
 
 @settings(max_examples=100, deadline=None)
