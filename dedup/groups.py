@@ -82,36 +82,61 @@ def intersect_pairs(sh_a, off_a, sh_b, off_b, left, right, out):
         )
 
 
-_TABLE_BITS = 14  # 16 KiB of flags: one set of ~300 shingles marks 2% of them, and it stays in L1
+_TABLE_BITS = 14  # 16K slots (64 KiB): a set of ~300 shingles fills 2% of them
 _TABLE_MASK = np.uint32((1 << _TABLE_BITS) - 1)
+_TABLE_SET_MAX = 1 << (_TABLE_BITS - 2)  # larger sets (filling a quarter or more) are merged instead
 _CHUNKS = 64  # parallel work units, each with its own table
 
 
+@njit(cache=True)
+def _empty_table():
+    """A table of shingles by their low bits: slot ``s`` empty holds ``s ^ 1``, a value no
+    shingle whose low bits are ``s`` can equal, so a lookup needs no flag."""
+    return np.arange(1 << _TABLE_BITS).astype(np.uint32) ^ np.uint32(1)
+
+
 @njit(cache=True, inline="always")
-def _mark(table, sh, lo, hi, flag):
-    """Set (``flag`` 1) or clear (0) the table slots of the shingles ``sh[lo:hi]``."""
+def _fill_table(table, sh, lo, hi, overflow):
+    """Put the shingles ``sh[lo:hi]`` each in its slot; one whose slot is taken goes to
+    ``overflow`` instead (a few per set). Returns how many did."""
+    n_over = 0
     for q in range(lo, hi):
-        table[sh[q] & _TABLE_MASK] = flag
+        v = sh[q]
+        slot = v & _TABLE_MASK
+        if table[slot] & _TABLE_MASK == slot:  # holds a shingle already
+            overflow[n_over] = v
+            n_over += 1
+        else:
+            table[slot] = v
+    return n_over
 
 
 @njit(cache=True, inline="always")
-def _shared_marked(table, sh_a, i, ie, sh_b, j, je, need):
-    """:func:`_shared_at_least` of ``sh_a[i:ie]`` and ``sh_b[j:je]``, where ``table`` marks the
-    shingles of ``sh_b[j:je]``. First a bound: every shared shingle finds its slot marked (a few
-    others do too), so a pair whose bound falls short of ``need`` is settled by lookups over part
-    of A, which cost less than a merge; only the rest are merged. Below ``need`` either way."""
-    bound = np.int64(0)
+def _clear_table(table, sh, lo, hi):
+    for q in range(lo, hi):
+        slot = sh[q] & _TABLE_MASK
+        table[slot] = slot ^ np.uint32(1)
+
+
+@njit(cache=True, inline="always")
+def _shared_in_table(table, overflow, n_over, sh_a, i, ie, need):
+    """Shingles shared by the sorted run ``sh_a[i:ie]`` and the set in ``table`` and
+    ``overflow``, or a count below ``need`` once ``need`` is out of reach. One read and compare
+    per shingle of A, without a branch, instead of a merge through both sets."""
+    c = np.int64(0)
     k = i
     while k < ie:
         stop = min(k + 32, ie)
         for t in range(k, stop):
-            bound += np.int64(table[sh_a[t] & _TABLE_MASK])
+            v = sh_a[t]
+            c += table[v & _TABLE_MASK] == v
         k = stop
-        if bound + (ie - k) < need:
-            return bound
-    if bound < need:
-        return bound
-    return _shared_at_least(sh_a, i, ie, sh_b, j, je, need)
+        if c + n_over + (ie - k) < need:
+            return c
+    for o in range(n_over):
+        p = i + np.searchsorted(sh_a[i:ie], overflow[o])
+        c += p < ie and sh_a[p] == overflow[o]
+    return c
 
 
 @njit(cache=True, parallel=True)
@@ -140,14 +165,16 @@ def verify_joining(
     n = len(b_start) - 1
     chunks = min(n, _CHUNKS)
     for c in prange(chunks):
-        table = np.zeros(1 << _TABLE_BITS, dtype=np.uint8)
+        table = _empty_table()
+        overflow = np.empty(_TABLE_SET_MAX, dtype=np.uint32)
         for j in range(c * n // chunks, (c + 1) * n // chunks):
             lo, hi = b_start[j], b_start[j + 1]
             joined_first[j] = -1
             if lo == hi:
                 continue
             size_b = off_b[j + 1] - off_b[j]
-            _mark(table, sh_b, off_b[j], off_b[j + 1], 1)
+            in_table = size_b <= _TABLE_SET_MAX
+            n_over = _fill_table(table, sh_b, off_b[j], off_b[j + 1], overflow) if in_table else 0
             order = np.argsort(group_of[lo:hi], kind="mergesort") + lo
             joined = np.int64(-1)
             for k in order:
@@ -156,9 +183,14 @@ def verify_joining(
                     continue
                 size_a = off_a[a_of[k] + 1] - off_a[a_of[k]]
                 need = _least_linking(size_a, size_b, jaccard_threshold, containment_threshold, min_overlap)
-                shared = _shared_marked(
-                    table, sh_a, off_a[a_of[k]], off_a[a_of[k] + 1], sh_b, off_b[j], off_b[j + 1], need
-                )
+                if in_table:
+                    shared = _shared_in_table(
+                        table, overflow, n_over, sh_a, off_a[a_of[k]], off_a[a_of[k] + 1], need
+                    )
+                else:
+                    shared = _shared_at_least(
+                        sh_a, off_a[a_of[k]], off_a[a_of[k] + 1], sh_b, off_b[j], off_b[j + 1], need
+                    )
                 out[k] = shared
                 union = size_a + size_b - shared
                 if (
@@ -169,7 +201,8 @@ def verify_joining(
                     joined = group_of[k]
                     if joined_first[j] < 0:
                         joined_first[j] = joined
-            _mark(table, sh_b, off_b[j], off_b[j + 1], 0)
+            if in_table:
+                _clear_table(table, sh_b, off_b[j], off_b[j + 1])
 
 
 @njit(cache=True)

@@ -304,7 +304,16 @@ def _kinds(left, right, shared, sizes):
     return link_kinds(scores, sizes, jaccard_threshold=0.5, containment_threshold=0.9, min_overlap=20)
 
 
-def test_verify_joining_counts_until_a_new_set_joins_a_group_and_skips_only_the_rest_of_it():
+@pytest.mark.parametrize(
+    ("spread", "cut_short"),
+    [
+        (lambda v: v, True),
+        (lambda v: v << 14, False),  # every shingle in one table slot: all but one overflow, counted in full
+        (lambda v: (v * 2654435761) & 0xFFFFFFFF, True),  # hashed: a few share a slot
+    ],
+    ids=["small", "one-slot", "hashed"],
+)
+def test_verify_joining_counts_until_a_new_set_joins_a_group_and_skips_only_the_rest_of_it(spread, cut_short):
     from dedup.groups import intersect_pairs, verify_joining, verify_within
 
     rng = np.random.default_rng(3)
@@ -312,7 +321,9 @@ def test_verify_joining_counts_until_a_new_set_joins_a_group_and_skips_only_the_
 
     def variant(k: int, keep: float) -> np.ndarray:
         kept = base[k][rng.random(200) < keep]
-        return np.unique(np.concatenate([kept, rng.choice(np.arange(3000, 9000), 10)]))
+        return np.unique(
+            spread(np.concatenate([kept, rng.choice(np.arange(3000, 9000), 10)]).astype(np.uint64))
+        )
 
     stored = [variant(k % 6, rng.choice([0.95, 0.5])) for k in range(60)]
     group_of_stored = np.arange(60) % 6  # its Jaccard group
@@ -336,7 +347,7 @@ def test_verify_joining_counts_until_a_new_set_joins_a_group_and_skips_only_the_
     assert (got_strong == strong[counted]).all() and (got_contained == contained[counted]).all()
     linked = (strong | contained)[counted]
     assert (out[counted][linked] == full[counted][linked]).all()
-    assert (out[counted][~linked] < full[counted][~linked]).any()  # hopeless pairs are cut short
+    assert (out[counted][~linked] < full[counted][~linked]).any() == cut_short  # hopeless pairs are cut short
     # a skipped pair's new set has a counted strong pair with the same stored group
     joins = {
         (int(b), int(group_of_stored[a])) for a, b, ok in zip(a_of, b_of, strong & counted, strict=True) if ok
@@ -354,6 +365,30 @@ def test_verify_joining_counts_until_a_new_set_joins_a_group_and_skips_only_the_
     both = (joined[left] >= 0) & (joined[left] == joined[right])
     assert both.any() and (within[both] == -1).all()
     _assert_within_is_exact(sh_b, off_b, left, right, joined, within)
+
+
+def test_verify_joining_counts_sets_too_large_for_the_table_exactly():
+    """Sets larger than the lookup table's share are merged: the same counts as the table gives."""
+    from dedup.groups import intersect_pairs, verify_joining
+
+    rng = np.random.default_rng(5)
+    base = rng.choice(2**32 - 1, 20_000, replace=False)
+    sets = [np.unique(base[rng.random(len(base)) < keep]) for keep in (0.9, 0.3, 0.6, 0.04, 0.05)]
+    sh_a, off_a = _csr(sets[:3])  # stored: about 18k, 6k and 12k shingles
+    sh_b, off_b = _csr(sets[3:])  # new: about 800 (in the table) and 1,000
+    sh_b2, off_b2 = _csr([sets[1], sets[0]])  # new sets larger than the table takes
+    for b_sh, b_off in ((sh_b, off_b), (sh_b2, off_b2)):
+        a_of = np.tile(np.arange(3), 2)
+        b_start = np.array([0, 3, 6])
+        out, joined = np.empty(6, np.int64), np.empty(2, np.int64)
+        verify_joining(sh_a, off_a, b_sh, b_off, a_of, b_start, np.arange(6) + 10, 0.5, 0.9, 20, out, joined)
+        full = np.empty(6, np.int64)
+        intersect_pairs(sh_a, off_a, b_sh, b_off, a_of, np.repeat([0, 1], 3), full)
+        sizes = np.concatenate([np.diff(off_a), np.diff(b_off)])
+        strong, contained = _kinds(a_of, np.repeat([3, 4], 3), full, sizes)
+        linked = strong | contained
+        assert linked.any() and (out[linked] == full[linked]).all()
+        assert (out[~linked] <= full[~linked]).all()
 
 
 def _assert_within_is_exact(sh, off, left, right, joined, within):
