@@ -477,10 +477,20 @@ def _by_child(n, child):
 
 
 @njit(cache=True, parallel=True)
-def _best_containers(off, idx, parent, containment, jaccard, tiebreak, excluded_group, strong_label, out):
+def _best_containers(
+    off, idx, parent, containment, jaccard, tiebreak, excluded_group, strong_label, out, moved
+):
     """Each child's best container outside the excluded Jaccard groups: most contained, then most
-    similar, then smallest tiebreak (then first edge); ``out[i]``: its edge, or -1."""
+    similar, then smallest tiebreak (then first edge); ``out[i]``: its edge, or -1.
+
+    Rounds only ever exclude more groups, so a child whose best container is still allowed (or
+    who had none) keeps its choice: only the others are searched again (``out`` starts at -2,
+    none chosen yet), and ``moved[i]`` says whether child ``i`` was."""
     for i in prange(len(off) - 1):
+        moved[i] = False
+        if out[i] == -1 or (out[i] >= 0 and not excluded_group[strong_label[parent[out[i]]]]):
+            continue
+        moved[i] = True
         best = -1
         for k in range(off[i], off[i + 1]):
             e = idx[k]
@@ -724,12 +734,20 @@ def attach_contained(
     # them: exclude whole Jaccard groups and look again until no new digest turns up.
     excluded = np.zeros(n, dtype=np.bool_)  # by Jaccard group label
     child_off, by_child = _by_child(n, child)  # grouped once, searched per round
-    best = np.empty(n, dtype=np.int64)
+    best = np.full(n, -2, dtype=np.int64)
+    moved = np.empty(n, dtype=np.bool_)
     for _ in range(_MAX_DIGEST_ROUNDS):
-        _best_containers(child_off, by_child, parent, cont, jac, tiebreak, excluded, strong_label, best)
+        _best_containers(
+            child_off, by_child, parent, cont, jac, tiebreak, excluded, strong_label, best, moved
+        )
         best_edge = best[best >= 0]
         chosen_child, chosen_parent = child[best_edge], parent[best_edge]
-        digests = _digests(chosen_child, chosen_parent, strong_label, by_group, adj_off, adj)
+        # whether a container is a digest depends on the articles attached to it alone: only
+        # containers that children moved to can have become one (those they left are excluded)
+        receiving = np.zeros(n, dtype=np.bool_)
+        receiving[parent[best[moved & (best >= 0)]]] = True
+        again = receiving[chosen_parent]
+        digests = _digests(chosen_child[again], chosen_parent[again], strong_label, by_group, adj_off, adj)
         new = strong_label[digests]
         new = new[~excluded[new]]
         if len(new) == 0:

@@ -498,3 +498,70 @@ def test_links_in_region_equals_masking_and_scoring(n, data):
     want = pair_scores(left, right, shared, sizes[left], sizes[right])
     assert el.tolist() == local[left].tolist() and er.tolist() == local[right].tolist()
     assert containment.tolist() == want.containment.tolist() and jaccard.tolist() == want.jaccard.tolist()
+
+
+def _attach_reference(strong_label, left, right, containment, jaccard, sizes, tiebreak):
+    """attach_contained's rounds searched in full each time, from the definitions: every child's
+    best container outside the excluded groups, then the digests among all of them. Also returns
+    how many rounds it took."""
+    from dedup.groups import _MAX_DIGEST_ROUNDS, _across_groups
+
+    n = len(strong_label)
+    child, parent, cont, jac = _across_groups(
+        left, right, sizes, tiebreak, strong_label, containment, jaccard
+    )
+    excluded: set[int] = set()
+    rounds = 0
+    while rounds < _MAX_DIGEST_ROUNDS:
+        rounds += 1
+        best: dict[int, tuple] = {}
+        for e in range(len(child)):
+            if int(strong_label[parent[e]]) in excluded:
+                continue
+            key = (-cont[e], -jac[e], int(tiebreak[parent[e]]), e)
+            if int(child[e]) not in best or key < best[int(child[e])]:
+                best[int(child[e])] = key
+        chosen = np.array(sorted(key[-1] for key in best.values()), dtype=np.int64)
+        chosen_child, chosen_parent = child[chosen], parent[chosen]
+        # the overlaps among attached articles: containment links, and each Jaccard group's own
+        links_l, links_r = np.concatenate([child, np.arange(n)]), np.concatenate([parent, strong_label])
+        digests = _digests_reference(chosen_child, chosen_parent, strong_label, links_l, links_r)
+        new = {int(strong_label[d]) for d in digests} - excluded
+        if not new:
+            break
+        excluded |= new
+    labels = union_find(
+        n, np.concatenate([np.arange(n), chosen_child]), np.concatenate([strong_label, chosen_parent])
+    )
+    return labels, rounds
+
+
+def test_attach_contained_equals_its_rounds_searched_in_full():
+    """Later rounds search again only the children whose container was excluded and test only
+    the containers they moved to: the same groups as searching everything every round."""
+    from dedup.groups import attach_contained
+
+    several_rounds = 0
+    for seed in range(300):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(4, 40))
+        m = int(rng.integers(n, 4 * n))
+        left, right = rng.integers(0, n, m), rng.integers(0, n, m)
+        ok = left != right
+        left, right = left[ok], right[ok]
+        strong = rng.random(len(left)) < 0.3
+        strong_label = union_find(n, left[strong], right[strong])
+        contained = ~strong
+        args = (
+            strong_label,
+            left[contained],
+            right[contained],
+            rng.choice([0.7, 0.8, 0.9, 1.0], contained.sum()),  # ties, for the tie-breaks
+            rng.choice([0.1, 0.2, 0.3], contained.sum()),
+            rng.integers(10, 14, n),
+            rng.integers(0, 5, n).astype(np.uint64),
+        )
+        want, rounds = _attach_reference(*args)
+        several_rounds += rounds >= 3
+        assert attach_contained(*args).tolist() == want.tolist(), seed
+    assert several_rounds >= 10  # digests found in two rounds or more
