@@ -37,7 +37,9 @@ then frozen, so vectors and scores stay comparable across batches.
 **Storage** (one directory, no server): ``index.sqlite`` holds ids, article metadata and the
 committed state (with each article's dup group, Jaccard group and component); flat append-only
 files hold per-article numbers, shingle sets, verified pairs (the containment links once more, on
-their own) and story vectors; LSH buckets are sorted runs written per batch and merged now and then.
+their own) and story vectors; LSH buckets are sorted runs written per batch, merged (a k-way merge
+of each band, straight into the new run's mapped files) when there are many or the newer ones
+hold a quarter of the oldest, so a batch searches a few runs and an article is rewritten a few times.
 Opening maps the flat files (no rebuild); an index written before the Jaccard groups and
 containment links were kept is brought up to date once, on open. **Crash safety**: the only commit point is one SQLite
 transaction; bytes past the committed lengths and files of uncommitted generations are discarded
@@ -77,7 +79,16 @@ from dedup.groups import (
     verify_within,
 )
 from dedup.lexical import NameSpace
-from dedup.lsh import RunMatcher, band_keys, bucket_pairs, distinct_pairs, lsh_params, sorted_bands
+from dedup.lsh import (
+    RunMatcher,
+    band_keys,
+    bucket_pairs,
+    distinct_pairs,
+    lsh_params,
+    merge_runs,
+    merged_run_size,
+    sorted_bands,
+)
 from dedup.minhash import signatures
 from dedup.neardup import DuplicateIdError, _id_rank, stable_hashes
 from dedup.normalize import article_text
@@ -87,7 +98,8 @@ from dedup.shingle import shingle_sets, tokenize
 __all__ = ["Index", "IndexConfig", "IndexLocked", "IndexMismatch"]
 
 FORMAT_VERSION = 1
-_MAX_RUNS = 6  # LSH runs kept before they are merged into one
+_MAX_RUNS = 4  # LSH runs kept before the newer ones are merged into one
+_TAIL_SHARE = 0.25  # the newer runs' articles, as a share of the oldest run's, that merges them all
 _MIN_NAME_FIT = 20  # canonical articles needed in the first batch to fit the name features
 
 
@@ -197,6 +209,41 @@ def _fsync_all(paths: Iterable[Path], directory: Path) -> None:
     targets = [*dict.fromkeys(paths), directory]
     with ThreadPoolExecutor(max_workers=min(8, len(targets))) as pool:
         list(pool.map(flush, targets))
+
+
+def _merge_from(sizes: list[int]) -> int | None:
+    """Which LSH runs a commit merges into one (``runs[start:]``), given each run's articles, oldest
+    first; None: none. Every run costs each later batch one search per key, so the newer runs are
+    merged once there are more than ``_MAX_RUNS``, and all of them once the newer ones hold
+    ``_TAIL_SHARE`` of the oldest: each article is rewritten a few times as the index grows,
+    not once every few batches."""
+    if len(sizes) > 1 and sum(sizes[1:]) > _TAIL_SHARE * sizes[0]:
+        return 0
+    if len(sizes) > _MAX_RUNS:
+        return 1
+    return None
+
+
+def _write_merged_run(directory: Path, name: str, runs: list[dict], active: np.ndarray) -> list[Path]:
+    """:func:`~dedup.lsh.merge_runs` of ``runs`` straight into the new run's memory-mapped files."""
+    paths = []
+    for kind in ("main", "lead"):
+        keys = [r[f"{kind}_keys"] for r in runs]
+        docs = [r[f"{kind}_docs"] for r in runs]
+        shape = (keys[0].shape[0], merged_run_size(docs, active))
+        key_path, doc_path = directory / f"{name}.{kind}_keys.npy", directory / f"{name}.{kind}_docs.npy"
+        if shape[1] == 0:  # nothing to map
+            np.save(key_path, np.zeros(shape, np.uint64))
+            np.save(doc_path, np.zeros(shape, np.int64))
+        else:
+            out_keys = np.lib.format.open_memmap(key_path, mode="w+", dtype=np.uint64, shape=shape)
+            out_docs = np.lib.format.open_memmap(doc_path, mode="w+", dtype=np.int64, shape=shape)
+            merge_runs(keys, docs, active, out_keys, out_docs)
+            out_keys.flush()
+            out_docs.flush()
+            del out_keys, out_docs
+        paths += [key_path, doc_path]
+    return paths
 
 
 def _sorted_run(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1032,27 +1079,18 @@ class Index:
             strong=self.strong.astype(small),
         )
         runs = self.runs + self._pending_runs
-        run_names = list(st["runs"])
-        active = self._active(n)
-        if len(runs) > _MAX_RUNS:  # merge all runs into one, dropping articles past retention
-            merged = {}
-            for kind in ("main", "lead"):
-                keys = np.concatenate([r[f"{kind}_keys"] for r in runs], axis=1)
-                docs = np.concatenate([r[f"{kind}_docs"] for r in runs], axis=1)
-                keep = active[docs[0]] if docs.shape[1] else np.zeros(0, np.bool_)
-                keys, docs = keys[:, keep], docs[:, keep]
-                order = np.argsort(keys, axis=1, kind="stable")
-                merged[f"{kind}_keys"] = np.take_along_axis(keys, order, axis=1)
-                merged[f"{kind}_docs"] = np.take_along_axis(docs, order, axis=1)
-            runs, run_names = [merged], []
-            new_runs = [merged]
-        else:
-            new_runs = self._pending_runs
-        for i, run in enumerate(new_runs):
+        start = _merge_from([r["main_docs"].shape[1] for r in runs])
+        kept = len(runs) if start is None else start
+        run_names = list(st["runs"][: min(kept, len(self.runs))])
+        for i, run in enumerate(runs[len(run_names) : kept]):  # new runs not merged
             name = f"run-{gen}-{i}"
             for key in _RUN_ARRAYS:
                 np.save(self.path / f"{name}.{key}.npy", run[key])
                 written.append(self.path / f"{name}.{key}.npy")
+            run_names.append(name)
+        if start is not None:  # the rest into one run, dropping articles past retention
+            name = f"run-{gen}-{len(run_names)}"
+            written += _write_merged_run(self.path, name, runs[start:], self._active(n))
             run_names.append(name)
         _fsync_all(written, self.path)  # everything the state names is on disk before it is committed
         st.update(

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from dedup.arrays import sorted_unique
 
@@ -32,6 +32,8 @@ __all__ = [
     "bucket_pairs",
     "distinct_pairs",
     "sorted_bands",
+    "merge_runs",
+    "merged_run_size",
 ]
 
 
@@ -357,12 +359,79 @@ def bucket_pairs(sorted_keys: np.ndarray, pos: np.ndarray, keys: np.ndarray) -> 
     return left, right
 
 
+@njit(cache=True, parallel=True)
+def _merge_runs(run_keys, run_docs, active, lanes, out_keys, out_docs):
+    """Per band (``lanes`` threads, each taking every lanes-th band): the runs' sorted entries of
+    active articles merged in key order; equal keys keep the order of the runs, then their order
+    within a run. A band's rows are first copied, active entries only, into one buffer per
+    thread, so the merge itself reads one array instead of fetching runs from a list per step."""
+    k = len(run_keys)
+    bands, width = out_keys.shape
+    for lane in prange(lanes):
+        buf_keys = np.empty(width, dtype=np.uint64)
+        buf_docs = np.empty(width, dtype=np.int64)
+        start = np.empty(k + 1, dtype=np.int64)
+        pos = np.empty(k, dtype=np.int64)
+        for b in range(lane, bands, lanes):
+            w = 0
+            for r in range(k):
+                keys, docs = run_keys[r], run_docs[r]
+                start[r] = w
+                for j in range(keys.shape[1]):
+                    d = docs[b, j]
+                    if active[d]:
+                        buf_keys[w] = keys[b, j]
+                        buf_docs[w] = d
+                        w += 1
+            start[k] = w
+            pos[:] = start[:k]
+            for o in range(w):
+                best = -1
+                for r in range(k):
+                    if pos[r] < start[r + 1] and (best < 0 or buf_keys[pos[r]] < buf_keys[pos[best]]):
+                        best = r
+                out_keys[b, o] = buf_keys[pos[best]]
+                out_docs[b, o] = buf_docs[pos[best]]
+                pos[best] += 1
+
+
+def merged_run_size(run_docs: list[np.ndarray], active: np.ndarray) -> int:
+    """Entries per band of :func:`merge_runs`' result: a band holds each article of a run once."""
+    return sum(int(active[docs[0]].sum()) for docs in run_docs if docs.size)
+
+
+def merge_runs(
+    run_keys: list[np.ndarray],
+    run_docs: list[np.ndarray],
+    active: np.ndarray,
+    out_keys: np.ndarray,
+    out_docs: np.ndarray,
+) -> None:
+    """Merge sorted LSH runs (per band: keys sorted, with the article of each) into ``out_keys``
+    and ``out_docs`` (``(bands, merged_run_size(...))``, e.g. memory-mapped files), dropping the
+    articles ``active`` says are gone (past retention). A k-way merge of each band, in parallel:
+    the runs are sorted already, so there is nothing to sort, and no copy of them all is made."""
+    kept = [r for r, docs in enumerate(run_docs) if docs.size]
+    if not kept or not out_keys.size:
+        return
+    # tuples (compiled and cached per run count) of one array type: read-only views, as mapped runs are
+    keys = tuple(_read_only(np.asarray(run_keys[r], dtype=np.uint64)) for r in kept)
+    docs = tuple(_read_only(np.asarray(run_docs[r], dtype=np.int64)) for r in kept)
+    _merge_runs(keys, docs, active, get_num_threads(), out_keys, out_docs)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    view = np.ascontiguousarray(array).view()
+    view.flags.writeable = False
+    return view
+
+
 _THREADED_SORT = 1 << 18  # codes in a half worth a thread of its own
 
 
 def sorted_bands(keys: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Each band's keys (a row of ``keys``) sorted, and the column each came from: the queries
-    :func:`bucket_pairs` and :func:`lookup_sorted` take. With ``threads`` > 1 and enough keys, the
+    :func:`bucket_pairs` and :class:`RunMatcher` take. With ``threads`` > 1 and enough keys, the
     bands are split between threads (numpy's sort lets go of the GIL)."""
     parts = min(threads, len(keys)) if keys.size >= _THREADED_SORT else 1
     if parts <= 1:

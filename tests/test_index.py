@@ -75,7 +75,7 @@ def test_an_index_with_lsh_runs_in_the_older_npz_layout_opens_and_goes_on(corpus
     third = len(corpus) // 3
     ingest(tmp_path / "idx", corpus[: 2 * third], 2)
     runs = sorted({p.name.split(".")[0] for p in (tmp_path / "idx").glob("run-*.npy")})
-    assert len(runs) == 2
+    assert runs  # (the next commit merges them with its own run)
     for run in runs:  # the layout indexes were written in before runs became memory-mapped .npy files
         arrays = {p.name.split(".")[1]: np.load(p) for p in (tmp_path / "idx").glob(f"{run}.*.npy")}
         np.savez(tmp_path / "idx" / f"{run}.npz", **arrays)
@@ -369,6 +369,40 @@ def test_retention_drops_old_articles_from_matching_but_keeps_their_assignments(
         assert row["dup_group"] == "copy-2" and row["is_canonical"]
         assert index.lookup(["old"])["old"]["dup_group"] == "old"
         assert index.stats()["active_articles"] == 2
+
+
+def test_merged_lsh_runs_hold_every_active_article_in_every_band(corpus, tmp_path):
+    """Runs merge as the index grows (the newer ones once they are many or a quarter of the
+    oldest); a merge drops the articles past retention from every band and keeps all others."""
+    from dedup.index import _MAX_RUNS, _merge_from
+
+    assert _merge_from([100]) is None and _merge_from([100, 20, 5]) is None
+    assert _merge_from([100, 20, 6]) == 0  # the newer runs hold more than a quarter of the oldest
+    assert _merge_from([100] + [1] * _MAX_RUNS) == 1  # too many runs: the newer ones merge
+    records = [
+        dict(r, published_at=f"2024-{1 + k * 6 // len(corpus):02d}-{1 + k % 28:02d}T08:00:00Z")
+        for k, r in enumerate(corpus)
+    ]
+    full_merges = 0
+    with Index.open(tmp_path / "idx", IndexConfig(stories=None, retain_days=45)) as index:
+        for part in np.array_split(np.arange(len(records)), 12):
+            index.add([records[i] for i in part])
+            index.commit()
+            assert len(index.runs) <= _MAX_RUNS
+            active = index._active(len(index))
+            for run in index.runs:
+                for kind in ("main", "lead"):
+                    members = set(run[f"{kind}_docs"][0].tolist())
+                    assert all(set(band.tolist()) == members for band in run[f"{kind}_docs"])
+                    assert all((band[1:] >= band[:-1]).all() for band in run[f"{kind}_keys"])
+            if len(index.runs) == 1 and len(index) > len(part):  # all runs merged by this commit
+                assert active[index.runs[0]["main_docs"]].all()  # past retention: gone from every band
+                full_merges += not active.all()
+        assert full_merges >= 1  # one at least that dropped some
+    # and the groups are still exactly those of one batch run where retention drops nothing
+    ingest(tmp_path / "plain", corpus, 12)
+    groups = [a["dup_group"] for a in final_assignments(tmp_path / "plain", corpus)]
+    assert partition_of([r["id"] for r in corpus], groups) == batch_partition(corpus, DUPS_ONLY.near_dup)
 
 
 # -- stories -----------------------------------------------------------------------------------------

@@ -308,3 +308,35 @@ def test_sorted_bands_sorts_each_band_and_says_where_each_key_came_from(monkeypa
     assert (np.diff(queries.astype(np.int64), axis=1) >= 0).all()
     np.testing.assert_array_equal(queries, np.take_along_axis(keys, order, axis=1))
     assert all(sorted(row) == list(range(300)) for row in order.tolist())  # each column once
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 4), st.integers(1, 20), st.integers(0, 2**32 - 1))
+def test_merge_runs_is_each_band_of_active_articles_sorted_stably(runs, bands, values, seed):
+    """Every band of the merged run holds the active articles of all runs in key order (equal keys
+    in run order), whatever article sits in the same column of another band."""
+    from dedup.lsh import merge_runs, merged_run_size
+
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(0, 30, runs)
+    first = np.concatenate([[0], np.cumsum(sizes)])
+    active = rng.random(int(first[-1])) < 0.7
+    run_keys, run_docs = [], []
+    for r in range(runs):
+        keys = rng.integers(0, values, (bands, int(sizes[r]))).astype(np.uint64)
+        k, d = _sorted_run_of(keys, np.arange(first[r], first[r + 1]))
+        run_keys.append(k)
+        run_docs.append(d)
+    size = merged_run_size(run_docs, active)
+    assert size == active.sum()
+    out_keys, out_docs = np.empty((bands, size), np.uint64), np.empty((bands, size), np.int64)
+    merge_runs(run_keys, run_docs, active, out_keys, out_docs)
+    for b in range(bands):
+        entries = [
+            (int(run_keys[r][b, j]), int(run_docs[r][b, j]))
+            for r in range(runs)
+            for j in range(run_keys[r].shape[1])
+            if active[run_docs[r][b, j]]
+        ]
+        expected = sorted(entries, key=lambda e: e[0])  # stable: run order, then order in the run
+        assert list(zip(out_keys[b].tolist(), out_docs[b].tolist(), strict=True)) == expected
