@@ -541,8 +541,10 @@ def tokenize_encoded(buf: np.ndarray, doc_off: np.ndarray, threads: int = 1) -> 
     cuts = np.searchsorted(doc_off, np.linspace(doc_off[0], doc_off[-1], threads + 1)[1:-1])
     bounds = [0, *sorted({int(c) for c in cuts.clip(1, n_docs - 1)}), n_docs]
     with ThreadPoolExecutor(len(bounds) - 1) as pool:
-        parts = list(
-            pool.map(lambda lo, hi: _tokenize_docs(buf, doc_off[lo : hi + 1]), bounds[:-1], bounds[1:])
+        parts = list(  # views into each part's buffers: the concatenation below is their one copy
+            pool.map(
+                lambda lo, hi: _tokenize_docs(buf, doc_off[lo : hi + 1], copy=False), bounds[:-1], bounds[1:]
+            )
         )
     n_tokens = np.cumsum([0] + [len(p.tokens) for p in parts])
     n_lines = np.cumsum([0] + [len(p.line_hashes) for p in parts])
@@ -559,8 +561,9 @@ def tokenize_encoded(buf: np.ndarray, doc_off: np.ndarray, threads: int = 1) -> 
     )
 
 
-def _tokenize_docs(buf: np.ndarray, doc_off: np.ndarray) -> TokenBatch:
-    """The articles whose bytes ``doc_off`` bounds in ``buf`` (offsets into all of ``buf``)."""
+def _tokenize_docs(buf: np.ndarray, doc_off: np.ndarray, copy: bool = True) -> TokenBatch:
+    """The articles whose bytes ``doc_off`` bounds in ``buf`` (offsets into all of ``buf``).
+    ``copy``: trim the buffers sized for the worst case to what was written (else views)."""
     n_docs = len(doc_off) - 1
     span = buf[doc_off[0] : doc_off[-1]]
     max_tokens = len(span) // 2 + n_docs + 1
@@ -583,11 +586,12 @@ def _tokenize_docs(buf: np.ndarray, doc_off: np.ndarray) -> TokenBatch:
         line_sentence,
         doc_line_off,
     )
+    trim = np.copy if copy else np.asarray
     return TokenBatch(
-        tokens[:nt].copy(),
-        line_off[: nl + 1].copy(),
-        line_hash[:nl].copy(),
-        line_sentence[:nl].copy(),
+        trim(tokens[:nt]),
+        trim(line_off[: nl + 1]),
+        trim(line_hash[:nl]),
+        trim(line_sentence[:nl]),
         doc_line_off,
     )
 
