@@ -164,6 +164,9 @@ def strip_junk(text: str) -> str:
     in_links = 0  # > 0 while inside a related-links block: how many more link lines may follow
     dropped = False
     for line in lines:
+        if not line:  # paragraph breaks: nearly half the lines of a typical article
+            kept.append(line)
+            continue
         if len(line) > _MAX_JUNK_LINE:
             kept.append(line)
             in_links = 0
