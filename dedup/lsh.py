@@ -364,7 +364,7 @@ def _merge_runs(run_keys, run_docs, active, lanes, out_keys, out_docs):
     """Per band (``lanes`` threads, each taking every lanes-th band): the runs' sorted entries of
     active articles merged in key order; equal keys keep the order of the runs, then their order
     within a run. A band's rows are first copied, active entries only, into one buffer per
-    thread, so the merge itself reads one array instead of fetching runs from a list per step."""
+    thread, so the merge itself reads one array instead of picking a run out of the tuple per step."""
     k = len(run_keys)
     bands, width = out_keys.shape
     for lane in prange(lanes):
@@ -495,7 +495,8 @@ def distinct_pairs(
     lefts: list[np.ndarray], rights: list[np.ndarray], split: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The distinct pairs among ``(lefts[i][k], rights[i][k])`` (values below 2**32), ordered by
-    right, then left: what LSH lookups give, with each pair repeated in every band it shares.
+    right, then left: a batch's candidate pairs from its own buckets and each stored run, where a
+    pair can come from both kinds of key and from the batch's buckets once per kind.
 
     Each pair becomes one 64-bit code, written straight into one of two halves (right below
     ``split`` or not), and the halves are sorted in two threads (numpy's sort lets go of the GIL):
