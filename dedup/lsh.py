@@ -261,6 +261,8 @@ class RunMatcher:
         n_stored: int,
         threads: int = 1,
     ) -> None:
+        if n_new >= np.iinfo(np.int32).max:  # the marks are int32
+            raise ValueError(f"a batch of {n_new:,} articles is too large: add it in parts")
         self.queries = [(keys, members[order]) for keys, order, members in queries]
         bands = [keys.shape[0] for keys, _, _ in queries]
         self.first_band = np.concatenate([[0], np.cumsum(bands)]).astype(np.int64)
@@ -270,8 +272,6 @@ class RunMatcher:
         lanes = max(1, min(threads, n_new))
         self.lane_bounds = (np.arange(lanes + 1) * n_new // lanes).astype(np.int64)
         self.seen = np.zeros((lanes, max(n_stored, 1)), dtype=np.int32)
-        if n_new >= np.iinfo(np.int32).max:
-            raise ValueError(f"a batch of {n_new:,} articles is too large: add it in parts")
 
     def lookup(self, run: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
         """``run``: per kind, the stored keys sorted per band and the stored article of each (an
@@ -289,7 +289,7 @@ class RunMatcher:
         out_doc = np.empty(room * lanes, dtype=np.int64)
         written = np.zeros(lanes, dtype=np.int64)
         if room:
-            docs = tuple(np.ascontiguousarray(run_docs, dtype=np.int64).reshape(-1) for _, run_docs in run)
+            docs = tuple(_read_only(np.asarray(run_docs, dtype=np.int64)).reshape(-1) for _, run_docs in run)
             _gather_distinct(
                 docs,
                 self.kind_of_band,
@@ -415,6 +415,7 @@ def merge_runs(
     if not kept or not out_keys.size:
         return
     # tuples (compiled and cached per run count) of one array type: read-only views, as mapped runs are
+    # (pending runs are writable arrays; one type also means one compiled kernel, here and in RunMatcher)
     keys = tuple(_read_only(np.asarray(run_keys[r], dtype=np.uint64)) for r in kept)
     docs = tuple(_read_only(np.asarray(run_docs[r], dtype=np.int64)) for r in kept)
     _merge_runs(keys, docs, active, get_num_threads(), out_keys, out_docs)
@@ -519,8 +520,6 @@ def distinct_pairs(
     right = np.empty(total, dtype=np.int64)
     counts = np.empty(2, dtype=np.int64)
     _unpack_distinct(halves, left, right, counts)
-    if counts[0] == n_low:  # the halves' distinct pairs are one stretch
-        return left[: n_low + counts[1]], right[: n_low + counts[1]]
     end = n_low + counts[1]
     return (
         np.concatenate([left[: counts[0]], left[n_low:end]]),
